@@ -1,0 +1,35 @@
+# One image for every service; the compose file picks the entry point.
+# Node >= 22.18 runs the TypeScript sources directly (type stripping): nothing is built.
+# Every workspace package.json the lockfile names is copied (test/compose.test.ts checks it), and
+# only the production dependencies of the three services are installed.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+RUN npm install --global --no-audit --no-fund pnpm@10.34.9
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/web-tools/package.json packages/web-tools/
+COPY packages/simulator/package.json packages/simulator/
+COPY packages/testing/package.json packages/testing/
+COPY services/gateway/package.json services/gateway/
+COPY services/panel-worker/package.json services/panel-worker/
+COPY services/judge-worker/package.json services/judge-worker/
+COPY test/package.json test/
+COPY bench/package.json bench/
+RUN pnpm install --frozen-lockfile --prod \
+  --filter "@fusion/gateway..." --filter "@fusion/panel-worker..." --filter "@fusion/judge-worker..."
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root: the service user can read the code but not change it.
+COPY --from=deps /app /app
+COPY packages ./packages
+COPY services ./services
+USER node
+# 8080: the gateway's API, /healthz and /metrics. 9464 / 9465: a panel / judge worker's /metrics and /healthz.
+EXPOSE 8080 9464 9465
+# Passes when the service in this container answers /healthz (see packages/shared/src/healthcheck-cli.ts).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "packages/shared/src/healthcheck-cli.ts"]
+# Overridden per service in docker-compose.yml.
+CMD ["node", "services/gateway/src/main.ts"]

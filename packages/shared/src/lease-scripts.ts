@@ -1,0 +1,14 @@
+/**
+ * Lua shared by the Redis-held leases (provider concurrency slots, per-key fusion slots): a sorted set
+ * of lease ids scored by their expiry time, by Redis's own clock.
+ */
+
+/** Extends the leases that still exist (ZADD XX): a lapsed lease is not taken back. ARGV: lease ms, ids…. */
+export const RENEW_LEASES_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], lease)
+return 1
+`;

@@ -1,0 +1,253 @@
+import { ReadableStream } from "node:stream/web";
+import type { Logger } from "../logger.ts";
+import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "../openai.ts";
+import {
+  type CallOptions,
+  type ProxyResponse,
+  type StreamTurnOptions,
+  UpstreamClient,
+  type UpstreamClientOptions,
+} from "../upstream/client.ts";
+import { UpstreamError } from "../upstream/errors.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { FusionConfig } from "./config.ts";
+import { ModelRoutes, type RouteTarget } from "./routes.ts";
+import { type Permit, RedisSemaphore, type SemaphoreRedis, SemaphoreTimeoutError } from "./semaphore.ts";
+
+export interface ProviderRouterOptions {
+  config: Pick<FusionConfig, "providers" | "routes">;
+  /** Needed when a provider has `maxConcurrency`: the limit is held in Redis across every process. */
+  redis?: SemaphoreRedis;
+  /** Namespace of the semaphore keys; must carry the deployment's hash tag. Default `{fusion}`. */
+  keyPrefix?: string;
+  /** Client settings a provider does not set (timeouts, retries), e.g. from the environment. */
+  defaults?: Omit<UpstreamClientOptions, "baseUrl" | "apiKey" | "headers">;
+  logger?: Logger;
+  /** Semaphore tuning, for tests. */
+  semaphore?: { leaseMs?: number; minPollMs?: number; maxPollMs?: number };
+}
+
+interface Provider {
+  name: string;
+  client: UpstreamClient;
+  semaphore?: RedisSemaphore;
+  queueTimeoutMs: number;
+}
+
+interface Target extends RouteTarget {
+  upstream: Provider;
+  body: Record<string, unknown>;
+}
+
+/**
+ * An Upstream that sends each call to the provider whose route matches the body's `model` (first match
+ * wins), with the slug rewritten for that provider, and with a slot of the provider's concurrency limit
+ * held for as long as the call runs: retries included, a stream until it ends, a proxied body until it
+ * is read or cancelled.
+ */
+export class ProviderRouter implements Upstream {
+  readonly routes: ModelRoutes;
+  readonly #providers = new Map<string, Provider>();
+
+  constructor(options: ProviderRouterOptions) {
+    const { config } = options;
+    this.routes = new ModelRoutes(config.routes, config.providers);
+    const prefix = options.keyPrefix ?? "{fusion}";
+    for (const p of Object.values(config.providers)) {
+      const client = new UpstreamClient({
+        ...options.defaults,
+        baseUrl: p.baseUrl,
+        ...(p.apiKey ? { apiKey: p.apiKey } : {}),
+        headers: p.headers,
+        ...(p.headersTimeoutMs !== undefined ? { headersTimeoutMs: p.headersTimeoutMs } : {}),
+        ...(p.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: p.bodyTimeoutMs } : {}),
+        ...(p.maxRetries !== undefined ? { maxRetries: p.maxRetries } : {}),
+        ...(p.retryBaseMs !== undefined ? { retryBaseMs: p.retryBaseMs } : {}),
+        ...(p.retryMaxMs !== undefined ? { retryMaxMs: p.retryMaxMs } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      const provider: Provider = { name: p.name, client, queueTimeoutMs: p.queueTimeoutMs ?? 600_000 };
+      if (p.maxConcurrency !== undefined) {
+        if (!options.redis) {
+          throw new Error(`provider ${p.name} has max_concurrency, which needs a Redis connection`);
+        }
+        provider.semaphore = new RedisSemaphore({
+          ...options.semaphore,
+          redis: options.redis,
+          key: `${prefix}:provider:${p.name}`,
+          limit: p.maxConcurrency,
+          name: `provider ${p.name}`,
+          ...(options.logger ? { logger: options.logger } : {}),
+        });
+      }
+      this.#providers.set(p.name, provider);
+    }
+  }
+
+  async complete(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<{ completion: ChatCompletion; turn: AssistantTurn }> {
+    const target = this.#target(body);
+    const permit = await this.#acquire(target.upstream, options);
+    try {
+      return await target.upstream.client.complete(target.body, options);
+    } finally {
+      permit.release();
+    }
+  }
+
+  async *stream(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const target = this.#target(body);
+    const permit = await this.#acquire(target.upstream, options);
+    try {
+      yield* target.upstream.client.stream(target.body, options);
+    } finally {
+      permit.release();
+    }
+  }
+
+  async streamTurn(body: Record<string, unknown>, options: StreamTurnOptions = {}): Promise<AssistantTurn> {
+    const target = this.#target(body);
+    const permit = await this.#acquire(target.upstream, options);
+    try {
+      return await target.upstream.client.streamTurn(target.body, options);
+    } finally {
+      permit.release();
+    }
+  }
+
+  /**
+   * Routes by the `model` of the JSON body; the body is re-serialized only when the slug is rewritten.
+   * A model no route matches is answered 400 here, in OpenRouter's error shape.
+   */
+  async proxy(path: string, rawBody: string, options: CallOptions = {}): Promise<ProxyResponse> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawBody);
+    } catch {
+      parsed = undefined;
+    }
+    const body = isObject(parsed) ? parsed : {};
+    const model = typeof body.model === "string" ? body.model : "";
+    const resolved = this.routes.resolve(model);
+    const upstream = resolved && this.#providers.get(resolved.provider);
+    if (!resolved || !upstream) return errorResponse(400, noRouteMessage(model));
+    const payload = resolved.model === model ? rawBody : JSON.stringify({ ...body, model: resolved.model });
+    let permit: Permit;
+    try {
+      permit = await this.#acquire(upstream, options);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.kind === "timeout") return errorResponse(503, err.message);
+      throw err;
+    }
+    let res: ProxyResponse;
+    try {
+      res = await upstream.client.proxy(path, payload, options);
+    } catch (err) {
+      permit.release();
+      throw err;
+    }
+    return { ...res, body: releasingBody(res.body, () => permit.release()) };
+  }
+
+  /** Closes every provider's client; slots still held lapse after their lease. */
+  async close(): Promise<void> {
+    for (const p of this.#providers.values()) p.semaphore?.close();
+    await Promise.allSettled([...this.#providers.values()].map((p) => p.client.close()));
+  }
+
+  #target(body: Record<string, unknown>): Target {
+    const model = typeof body.model === "string" ? body.model : "";
+    const resolved = this.routes.resolve(model);
+    const upstream = resolved && this.#providers.get(resolved.provider);
+    if (!resolved || !upstream) {
+      throw new UpstreamError("http", noRouteMessage(model), { status: 400, retryable: false });
+    }
+    return {
+      ...resolved,
+      upstream,
+      body: resolved.model === model ? body : { ...body, model: resolved.model },
+    };
+  }
+
+  async #acquire(provider: Provider, options: CallOptions): Promise<Permit> {
+    if (!provider.semaphore) return { release() {} };
+    try {
+      return await provider.semaphore.acquire({
+        ...(options.signal ? { signal: options.signal } : {}),
+        timeoutMs: provider.queueTimeoutMs,
+      });
+    } catch (err) {
+      if (err instanceof SemaphoreTimeoutError) {
+        throw new UpstreamError("timeout", err.message, { retryable: false, cause: err });
+      }
+      if (options.signal?.aborted) {
+        throw new UpstreamError(
+          "aborted",
+          `the call was aborted while waiting for a slot of ${provider.name}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+function noRouteMessage(model: string): string {
+  return model
+    ? `no provider route matches model "${model}"`
+    : "the request names no model, and no provider route matches it";
+}
+
+function errorResponse(status: number, message: string): ProxyResponse {
+  const text = JSON.stringify({ error: { code: status, message } });
+  return {
+    status,
+    headers: { "content-type": "application/json" },
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    }),
+  };
+}
+
+/** The same bytes; `onEnd` runs once when the body is read to its end, fails, or is cancelled. */
+function releasingBody(source: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        end();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason);
+    },
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

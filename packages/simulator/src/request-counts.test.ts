@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SimulatorControl } from "./control-client.ts";
+import { type RunningSimulator, startSimulator } from "./server.ts";
+import { chat, tool, user } from "./test-support.ts";
+
+let sim: RunningSimulator;
+let control: SimulatorControl;
+
+beforeAll(async () => {
+  sim = await startSimulator();
+  control = new SimulatorControl(sim.url);
+});
+afterAll(() => sim.close());
+
+describe("request counts", () => {
+  it("counts recorded requests by role and model without their bodies", async () => {
+    await control.clearRequests();
+    expect(await control.requestCounts()).toEqual({ total: 0, byRole: {}, byModel: {} });
+
+    await chat(sim.url, {
+      model: "sim/panel",
+      messages: [user("Compare A and B")],
+      tools: [tool("web_search")],
+    });
+    await chat(sim.url, {
+      model: "sim/panel",
+      messages: [user("Compare C and D")],
+      tools: [tool("web_search")],
+    });
+    await chat(sim.url, { model: "sim/plain", stream: true, messages: [user("hi")] });
+    await fetch(`${sim.url}/v1/models`);
+
+    const counts = await control.requestCounts();
+    expect(counts).toEqual({
+      total: 4,
+      byRole: { panelist: 2, plain: 1, other: 1 },
+      byModel: { "sim/panel": 2, "sim/plain": 1, "(none)": 1 },
+    });
+    const raw = await (await fetch(`${sim.url}/_sim/request-counts`)).text();
+    expect(raw).not.toContain("Compare A and B");
+
+    await control.clearRequests();
+    expect((await control.requestCounts()).total).toBe(0);
+  });
+});

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "./test-server.ts";
+import { createWebTools } from "./web-tools.ts";
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    "/slow": (_req, res) => {
+      const timer = setTimeout(() => res.end("late"), 5000);
+      res.on("close", () => clearTimeout(timer));
+    },
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe("definitions", () => {
+  it("gives OpenAI function tools in the order asked, without duplicates", () => {
+    const tools = createWebTools({ searxngUrl: "http://searx" });
+    const definitions = tools.definitions(["web_fetch", "web_search", "web_fetch"]);
+    expect(definitions.map((d) => d.function.name)).toEqual(["web_fetch", "web_search"]);
+    for (const definition of definitions) {
+      expect(definition.type).toBe("function");
+      expect(definition.function.description.length).toBeGreaterThan(20);
+      expect(definition.function.parameters).toMatchObject({ type: "object", additionalProperties: false });
+    }
+    expect(definitions[0]?.function.parameters).toMatchObject({ required: ["url"] });
+    expect(definitions[1]?.function.parameters).toMatchObject({
+      required: ["query"],
+      properties: { max_results: { type: "integer", minimum: 1, maximum: 25 } },
+    });
+    expect(tools.definitions([])).toEqual([]);
+  });
+
+  it("tells whether a tool can work here", () => {
+    expect(createWebTools({}).isAvailable("web_search")).toBe(false);
+    expect(createWebTools({}).isAvailable("web_fetch")).toBe(true);
+    expect(createWebTools({ searxngUrl: "http://searx" }).isAvailable("web_search")).toBe(true);
+  });
+});
+
+describe("execute", () => {
+  const tools = createWebTools({ allowHosts: [] });
+
+  it.each([
+    ["{not json", /^invalid arguments: /],
+    ["[1,2]", /^invalid arguments: expected a JSON object$/],
+    ["null", /^invalid arguments: expected a JSON object$/],
+    ["", /^invalid arguments: url is required/],
+    ['{"url": 42}', /^invalid arguments: url is required/],
+    [
+      '{"url": "https://example.com", "max_content_tokens": "many"}',
+      /^invalid arguments: max_content_tokens/,
+    ],
+    ['{"url": "https://example.com", "max_content_tokens": 0}', /^invalid arguments: max_content_tokens/],
+  ])("answers bad arguments %s with an error", async (json, pattern) => {
+    const result = await tools.execute("web_fetch", json);
+    expect(result.ok).toBe(false);
+    expect(result.name).toBe("web_fetch");
+    const content = JSON.parse(result.content) as { error: string };
+    expect(content.error).toMatch(pattern);
+    expect(result.error).toBe(content.error);
+  });
+
+  it("answers an unknown tool with the list of tools", async () => {
+    const result = await tools.execute("python", "{}");
+    expect(result).toEqual({
+      name: "python",
+      ok: false,
+      content: JSON.stringify({ error: "unknown tool python; available: web_search, web_fetch" }),
+      urls: [],
+      error: "unknown tool python; available: web_search, web_fetch",
+    });
+  });
+
+  it("rejects with the abort reason when the signal aborts during a fetch", async () => {
+    const local = createWebTools({ allowHosts: [`127.0.0.1:${server.port}`] });
+    const controller = new AbortController();
+    const reason = new Error("caller went away");
+    setTimeout(() => controller.abort(reason), 50);
+    const started = Date.now();
+    await expect(
+      local.execute("web_fetch", JSON.stringify({ url: `${server.origin}/slow` }), controller.signal),
+    ).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("rejects at once when the signal is already aborted", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("already"));
+    await expect(tools.execute("web_fetch", "{bad", controller.signal)).rejects.toThrow("already");
+  });
+
+  it("rejects with the abort reason during a search", async () => {
+    const slow = await startTestServer({
+      "/search": (_req, res) => {
+        const timer = setTimeout(() => res.end("{}"), 5000);
+        res.on("close", () => clearTimeout(timer));
+      },
+    });
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error("stop searching")), 50);
+      await expect(
+        createWebTools({ searxngUrl: slow.origin }).execute("web_search", '{"query":"q"}', controller.signal),
+      ).rejects.toThrow("stop searching");
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("rejects with the abort reason while DNS is pending", async () => {
+    const hanging = createWebTools({ lookup: () => new Promise(() => {}) });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("dns too slow")), 50);
+    await expect(
+      hanging.execute("web_fetch", '{"url":"https://slow-dns.example/"}', controller.signal),
+    ).rejects.toThrow("dns too slow");
+  });
+});

@@ -1,0 +1,77 @@
+import {
+  bullmqTelemetry,
+  createRedisFromEnv,
+  createUpstreamFromEnv,
+  EventRelay,
+  type Logger,
+  queueNames,
+} from "@fusion/shared";
+import { FlowProducer, Queue } from "bullmq";
+import type { GatewayDeps } from "./app.ts";
+import type { GatewayEnv } from "./env.ts";
+import { Readers } from "./readers.ts";
+
+export interface GatewayResources {
+  deps: GatewayDeps;
+  /** Resolves once every Redis connection is ready (the producer one queues nothing before that). */
+  ready(): Promise<void>;
+  /** Closes the queues, the upstream and the connections. */
+  close(): Promise<void>;
+}
+
+/** Everything the gateway app depends on, built from its environment: the one wiring for the process and tests. */
+export function createGatewayDeps(
+  env: GatewayEnv,
+  logger: Logger,
+  name = "fusion:gateway",
+): GatewayResources {
+  const redis = createRedisFromEnv(env, "producer", name);
+  const subscriber = createRedisFromEnv(env, "subscriber", `${name}:sub`);
+  const reader = createRedisFromEnv(env, "commands", `${name}:read`);
+  const connections = { redis, subscriber, reader };
+  for (const [connection, conn] of Object.entries(connections)) {
+    conn.on("error", (err) => logger.warn({ err: err.message, connection }, "redis connection error"));
+  }
+
+  const queueOpts = { connection: redis, prefix: env.QUEUE_PREFIX, ...bullmqTelemetry() };
+  // The queues' meta records the cap of BullMQ's events stream, which every worker then applies.
+  const eventsCap = { ...queueOpts, streams: { events: { maxLen: env.QUEUE_EVENTS_MAX_LEN } } };
+  const queues = {
+    turn: new Queue(queueNames.turn, eventsCap),
+    panel: new Queue(queueNames.panel, eventsCap),
+    judge: new Queue(queueNames.judge, eventsCap),
+  };
+  for (const q of Object.values(queues))
+    q.on("error", (err) => logger.warn({ err: err.message }, "queue error"));
+  const flows = new FlowProducer(queueOpts);
+  flows.on("error", (err) => logger.warn({ err: err.message }, "flow producer error"));
+
+  // The gateway only proxies: a retry would be the client's to decide.
+  const upstream = createUpstreamFromEnv(env, logger, { redis, keyPrefix: env.QUEUE_PREFIX, maxRetries: 0 });
+  const relay = new EventRelay(subscriber, reader);
+  const readers = new Readers(
+    redis,
+    logger,
+    env.RESUME_GRACE_MS,
+    Math.ceil(env.FUSION_TIMEOUT_MS / 1000) + env.STREAM_RETENTION_SECONDS,
+  );
+
+  return {
+    deps: { env, logger, redis, relay, flows, queues, upstream, readers },
+    async ready() {
+      await Promise.all(
+        Object.values(connections).map((conn) =>
+          conn.status === "ready" ? undefined : new Promise((resolve) => conn.once("ready", resolve)),
+        ),
+      );
+    },
+    async close() {
+      await Promise.allSettled([
+        flows.close(),
+        ...Object.values(queues).map((q) => q.close()),
+        upstream.close(),
+      ]);
+      for (const conn of Object.values(connections)) conn.disconnect();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { ConfigError, createLogger, parseEnv, shutdownTracing, startTracing } from "@fusion/shared";
+import { createAdaptorServer } from "@hono/node-server";
+import { createApp } from "./app.ts";
+import { createGatewayDeps } from "./deps.ts";
+import { type GatewayEnv, gatewayEnvSchema } from "./env.ts";
+
+await startTracing("gateway");
+const logger = createLogger("gateway");
+
+let env: GatewayEnv;
+try {
+  env = parseEnv(gatewayEnvSchema);
+} catch (err) {
+  logger.fatal(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}
+
+const gateway = createGatewayDeps(env, logger);
+const app = createApp(gateway.deps);
+
+if (env.GATEWAY_API_KEYS.length === 0) {
+  logger.warn("GATEWAY_API_KEYS is not set: the API is open to anyone who can reach this port");
+}
+
+// A listen backlog well above Node's default 511, so that a burst of connections is queued, not reset.
+const server = createAdaptorServer({ fetch: app.fetch });
+server.listen({ port: env.PORT, host: env.HOST, backlog: env.LISTEN_BACKLOG }, () => {
+  logger.info({ port: env.PORT, upstream: env.UPSTREAM_BASE_URL }, "gateway listening");
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down: no new requests, letting open streams finish");
+  const grace = setTimeout(() => {
+    logger.warn("grace period over: closing remaining connections");
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  }, env.SHUTDOWN_GRACE_MS);
+  grace.unref();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  clearTimeout(grace);
+  await gateway.close();
+  await shutdownTracing();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,13 @@
+import { envBoolean, envInt } from "@fusion/shared";
+import { z } from "zod";
+
+export const judgeEnvSchema = z.object({
+  JUDGE_CONCURRENCY: envInt(64, 1, 10_000),
+  TURN_CONCURRENCY: envInt(256, 1, 10_000),
+  /** The judge's deadline: a judge still working then leaves the result without analysis. */
+  JUDGE_TIMEOUT_MS: envInt(120_000, 1),
+  /** Ask the judge for structured output (`response_format: json_schema`). Turn off for upstreams without it. */
+  JUDGE_STRUCTURED_OUTPUT: envBoolean(true),
+  /** Its own default, so that a panel worker (9464) and a judge worker can run on one host. */
+  METRICS_PORT: envInt(9465, 0, 65_535),
+});

@@ -1,0 +1,40 @@
+import {
+  bullmqTelemetry,
+  createWorker,
+  createWorkerRuntime,
+  handleShutdown,
+  type JudgeJobData,
+  queueNames,
+  recordJudgeResult,
+  startTracing,
+} from "@fusion/shared";
+import { createWebToolsFromEnv } from "@fusion/web-tools";
+import { FlowProducer, type Job } from "bullmq";
+import { judgeEnvSchema } from "./env.ts";
+import { createJudgeProcessor } from "./process-judge.ts";
+import { createTurnProcessor } from "./process-turn.ts";
+
+await startTracing("judge-worker");
+const runtime = createWorkerRuntime("judge-worker", judgeEnvSchema);
+const { env } = runtime;
+const tools = createWebToolsFromEnv(env);
+const flows = new FlowProducer({ connection: runtime.redis, prefix: env.QUEUE_PREFIX, ...bullmqTelemetry() });
+flows.on("error", (err) => runtime.logger.warn({ err: err.message }, "flow producer error"));
+
+const judgeProcessor = createJudgeProcessor(runtime, tools, {
+  structuredOutput: env.JUDGE_STRUCTURED_OUTPUT,
+  timeoutMs: env.JUDGE_TIMEOUT_MS,
+});
+const judge = createWorker(
+  runtime,
+  queueNames.judge,
+  async (job: Job<JudgeJobData>, token?: string, signal?: AbortSignal) =>
+    recordJudgeResult(await judgeProcessor(job, token, signal)),
+  { concurrency: env.JUDGE_CONCURRENCY },
+);
+const turn = createWorker(runtime, queueNames.turn, createTurnProcessor(runtime, flows), {
+  concurrency: env.TURN_CONCURRENCY,
+});
+judge.on("ready", () => runtime.logger.info({ concurrency: env.JUDGE_CONCURRENCY }, "judge worker ready"));
+turn.on("ready", () => runtime.logger.info({ concurrency: env.TURN_CONCURRENCY }, "turn worker ready"));
+handleShutdown(runtime, [judge, turn]);

@@ -1,0 +1,28 @@
+import {
+  createWorker,
+  createWorkerRuntime,
+  handleShutdown,
+  type PanelJobData,
+  queueNames,
+  recordPanelResult,
+  startTracing,
+} from "@fusion/shared";
+import { createWebToolsFromEnv } from "@fusion/web-tools";
+import type { Job } from "bullmq";
+import { panelEnvSchema } from "./env.ts";
+import { createPanelProcessor } from "./process-panel.ts";
+
+await startTracing("panel-worker");
+const runtime = createWorkerRuntime("panel-worker", panelEnvSchema);
+const { env } = runtime;
+const tools = createWebToolsFromEnv(env);
+const panel = createPanelProcessor(runtime, tools, { timeoutMs: env.PANEL_TIMEOUT_MS });
+const worker = createWorker(
+  runtime,
+  queueNames.panel,
+  async (job: Job<PanelJobData>, token?: string, signal?: AbortSignal) =>
+    recordPanelResult(await panel(job, token, signal)),
+  { concurrency: env.PANEL_CONCURRENCY },
+);
+worker.on("ready", () => runtime.logger.info({ concurrency: env.PANEL_CONCURRENCY }, "panel worker ready"));
+handleShutdown(runtime, [worker]);
