@@ -207,7 +207,7 @@ describe("queue metrics", () => {
 
   it("reports job counts per queue and state on scrape, read at most once per cache period", async () => {
     const m = createMetrics();
-    m.watchQueues({ panel: queue }, { cacheMs: 300, logger });
+    m.watchQueues({ panel: queue }, { cacheMs: 2_000, logger });
     await queue.add("a", {});
     await queue.add("b", {}, { delay: 60_000 });
     expect(await value(m, "fusion_queue_jobs", { queue: "panel", state: "waiting" })).toBe(1);
@@ -218,7 +218,7 @@ describe("queue metrics", () => {
     await queue.add("c", {});
     // Within the cache period the numbers are the ones read before.
     expect(await value(m, "fusion_queue_jobs", { queue: "panel", state: "waiting" })).toBe(1);
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 2_100));
     expect(await value(m, "fusion_queue_jobs", { queue: "panel", state: "waiting" })).toBe(2);
   });
 

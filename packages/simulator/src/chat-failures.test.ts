@@ -73,7 +73,7 @@ describe("timing", () => {
     const started = Date.now();
     const res = await ask("sim/hang", { stream: true, tools: [tool("web_search")] });
     expect(res.status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
     const reader = res.body?.getReader();
     const first = await reader?.read();
     expect(new TextDecoder().decode(first?.value)).toContain('"role":"assistant"');

@@ -250,7 +250,7 @@ describe("UpstreamClient.complete", () => {
     const started = performance.now();
     const error = await failure(client.complete(request, { signal: controller.signal }));
     expect(error).toMatchObject({ kind: "aborted", retryable: false });
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(2_000);
     const closed = await server.requests[0]?.closed;
     expect(closed?.finished).toBe(false);
   });
@@ -268,7 +268,7 @@ describe("UpstreamClient.complete", () => {
     const started = performance.now();
     const error = await failure(client.complete(request, options));
     expect(error.kind).toBe("aborted");
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(2_000);
     expect(server.requests).toHaveLength(1);
   });
 
