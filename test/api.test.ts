@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 
 // A short resume grace, so that a disconnect cancels soon (the streams suite covers resuming).
@@ -117,8 +117,11 @@ describe("cancellation", () => {
     const fusionId = response.headers.get("x-fusion-id");
     expect(fusionId).toMatch(/^gen-fusion-/);
     await response.body?.getReader().read(); // the first keep-alive frame: the fusion is under way
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await e2e.control.requests({ model: slow })).toHaveLength(1);
+    // Cancel while the panelist's upstream request is in flight.
+    await vi.waitFor(async () => expect(await e2e.control.requests({ model: slow })).toHaveLength(1), {
+      timeout: 10_000,
+      interval: 25,
+    });
     controller.abort();
 
     // The turn job ends (it is not left waiting for children) once the aborted panelist returns.

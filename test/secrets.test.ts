@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readSse, uniqueModel, useStack } from "./support/fixture.ts";
 
 /**
@@ -79,13 +79,16 @@ describe("secrets in logs", () => {
       expect(res.status).toBe(401);
     }
 
-    // Let the last retries and log lines land.
-    await new Promise((r) => setTimeout(r, 300));
+    // The run did log what happened (the scan below looks at real lines); wait for the last lines to land.
+    await vi.waitFor(
+      () => {
+        expect(e2e.stack.logs).toMatch(/retrying upstream call/);
+        expect(e2e.stack.logs).toMatch(/panelist failed/);
+        expect(e2e.stack.logs).toMatch(/Incorrect API key provided: \[redacted\]/);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     const logs = e2e.stack.logs;
-    // The run did log what happened: the scan looked at real lines.
-    expect(logs).toMatch(/retrying upstream call/);
-    expect(logs).toMatch(/panelist failed/);
-    expect(logs).toMatch(/Incorrect API key provided: \[redacted\]/);
     const leaks = logs
       .split("\n")
       .filter(
