@@ -7,6 +7,7 @@ import {
   FusionError,
   jobIds,
   jobOptions,
+  ModelRoutes,
   newFusionId,
   newToolCallId,
   presetCatalog,
@@ -17,7 +18,7 @@ import {
 } from "@fusion/shared";
 import { Hono } from "hono";
 import type { AppEnv, GatewayDeps } from "../app.ts";
-import { classify } from "../classify.ts";
+import { classify, unroutedModel } from "../classify.ts";
 import { wantsProgressEvents, writeMeta } from "../fusion-meta.ts";
 import { checkRequestLimits } from "../limits.ts";
 import { acquireFusionSlot } from "../rate-limit.ts";
@@ -37,6 +38,8 @@ export function chatCompletionsRoute(deps: GatewayDeps): Hono<AppEnv> {
   // The built-in presets, or those of the providers file (FUSION_CONFIG).
   const presets = presetCatalog(env.FUSION_CONFIG);
   const requestSchema = chatRequestSchemaFor(presets);
+  const config = env.FUSION_CONFIG;
+  const routes = config && new ModelRoutes(config.routes, config.providers);
 
   app.post("/chat/completions", async (c) => {
     const raw = await c.req.text();
@@ -81,6 +84,9 @@ export function chatCompletionsRoute(deps: GatewayDeps): Hono<AppEnv> {
         throw err;
       }
     }
+
+    const unrouted = unroutedModel(plan, routes);
+    if (unrouted) throw new FusionError("bad_request", `invalid request: ${unrouted}`);
 
     const fusionId = newFusionId();
     annotateActiveSpan({ "fusion.id": fusionId, "fusion.entry": plan.entry, "fusion.mode": plan.mode });
