@@ -43,6 +43,7 @@ providers:
     max_concurrency: \${GPU_SLOTS}
     headers_timeout_ms: 120000
     strip_prefix: "local/"
+    drop_fields: [plugins, provider]
 routes:
   - { match: "local/*", provider: local-gpu }
   - { match: "*", provider: openrouter }
@@ -73,6 +74,7 @@ describe("loadFusionConfig", () => {
       maxConcurrency: 1,
       headersTimeoutMs: 120_000,
       stripPrefix: "local/",
+      dropFields: ["plugins", "provider"],
     });
     expect(config.routes).toEqual([
       { match: "local/*", provider: "local-gpu" },
@@ -146,6 +148,10 @@ describe("parseFusionConfig errors name the field", () => {
     [
       { ...base, providers: { a: { base_url: "http://x", timeout: 5 } } },
       'providers.a: Unrecognized key: "timeout"',
+    ],
+    [
+      { ...base, providers: { a: { base_url: "http://x", drop_fields: ["plugins", "messages"] } } },
+      "providers.a.drop_fields.1: model and messages cannot be dropped",
     ],
     [{ ...base, routes: [] }, "routes: must hold at least one route"],
     [{ ...base, providers: {} }, "providers: must name at least one provider"],

@@ -27,6 +27,8 @@ export interface ProviderConfig {
   queueTimeoutMs?: number;
   stripPrefix?: string;
   modelMap?: Record<string, string>;
+  /** Top-level request fields removed before a call (ones this provider rejects). */
+  dropFields?: string[];
 }
 
 export interface FusionConfig {
@@ -107,6 +109,14 @@ const providerSchema = z.strictObject({
   retry_max_ms: int(0).optional(),
   max_concurrency: int(1, 100_000).optional(),
   queue_timeout_ms: int(1).optional(),
+  drop_fields: z
+    .array(
+      z
+        .string()
+        .min(1, "must not be empty")
+        .refine((f) => f !== "model" && f !== "messages", "model and messages cannot be dropped"),
+    )
+    .optional(),
   ...rewriteFields,
 });
 
@@ -193,6 +203,7 @@ function toProvider(name: string, p: FileConfig["providers"][string]): ProviderC
   if (p.queue_timeout_ms !== undefined) out.queueTimeoutMs = p.queue_timeout_ms;
   if (p.strip_prefix !== undefined) out.stripPrefix = p.strip_prefix;
   if (p.model_map !== undefined) out.modelMap = p.model_map;
+  if (p.drop_fields !== undefined) out.dropFields = p.drop_fields;
   return out;
 }
 

@@ -27,9 +27,18 @@ beforeAll(async () => {
         stripPrefix: "local/",
         modelMap: { "local/big": "llama3:70b" },
       },
+      // An OpenAI-style server that rejects OpenRouter's own fields.
+      strict: {
+        name: "strict",
+        baseUrl: local.url,
+        headers: {},
+        stripPrefix: "strict/",
+        dropFields: ["plugins", "provider", "transforms"],
+      },
     },
     routes: [
       { match: "local/*", provider: "local" },
+      { match: "strict/*", provider: "strict" },
       { match: "ollama/*", provider: "local", stripPrefix: "ollama/" },
       { match: "~*", provider: "cloud" },
       { match: "openai/*", provider: "cloud" },
@@ -97,6 +106,39 @@ describe("ProviderRouter", () => {
     expect(rewritten.headers["content-type"]).toContain("text/event-stream");
     expect(await new Response(rewritten.body).text()).toContain("data: [DONE]");
     expect(local.state.listRequests({ model: "phi" })).toHaveLength(1);
+  });
+
+  it("removes the fields a provider does not accept, on every method and when proxying", async () => {
+    const openRouterOnly = {
+      plugins: [{ id: "web" }],
+      provider: { order: ["x"] },
+      transforms: ["middle-out"],
+    };
+    await router.complete({ model: "strict/a", messages, temperature: 0.2, ...openRouterOnly });
+    await router.streamTurn({ model: "strict/b", messages, ...openRouterOnly });
+    for await (const _ of router.stream({ model: "strict/c", messages, ...openRouterOnly })) {
+      // drained
+    }
+    const proxied = await router.proxy(
+      "/chat/completions",
+      JSON.stringify({ model: "strict/d", messages, ...openRouterOnly }),
+    );
+    await new Response(proxied.body).text();
+    for (const model of ["a", "b", "c", "d"]) {
+      const [sent] = local.state.listRequests({ model });
+      expect(sent?.path, model).toBe("/chat/completions");
+      const body = sent?.body as Record<string, unknown>;
+      expect(body.plugins, model).toBeUndefined();
+      expect(body.provider, model).toBeUndefined();
+      expect(body.transforms, model).toBeUndefined();
+      expect(body.messages, model).toEqual(messages);
+    }
+    expect((local.state.listRequests({ model: "a" })[0]?.body as { temperature?: number }).temperature).toBe(
+      0.2,
+    );
+    // Other providers still get them: they are OpenRouter's to read.
+    await router.complete({ model: "~x/y", messages, ...openRouterOnly });
+    expect(cloud.state.listRequests({ model: "~x/y" })[0]?.body).toMatchObject(openRouterOnly);
   });
 
   it("refuses a model no route matches: a 400 error, and a 400 response when proxying", async () => {

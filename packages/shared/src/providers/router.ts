@@ -32,6 +32,8 @@ interface Provider {
   client: UpstreamClient;
   semaphore?: RedisSemaphore;
   queueTimeoutMs: number;
+  /** Top-level body fields this provider does not accept (`drop_fields`). */
+  dropFields?: readonly string[];
 }
 
 interface Target extends RouteTarget {
@@ -67,6 +69,7 @@ export class ProviderRouter implements Upstream {
         ...(options.logger ? { logger: options.logger } : {}),
       });
       const provider: Provider = { name: p.name, client, queueTimeoutMs: p.queueTimeoutMs ?? 600_000 };
+      if (p.dropFields?.length) provider.dropFields = p.dropFields;
       if (p.maxConcurrency !== undefined) {
         if (!options.redis) {
           throw new Error(`provider ${p.name} has max_concurrency, which needs a Redis connection`);
@@ -136,7 +139,8 @@ export class ProviderRouter implements Upstream {
     const resolved = this.routes.resolve(model);
     const upstream = resolved && this.#providers.get(resolved.provider);
     if (!resolved || !upstream) return errorResponse(400, noRouteMessage(model));
-    const payload = resolved.model === model ? rawBody : JSON.stringify({ ...body, model: resolved.model });
+    const sent = bodyFor(body, resolved.model, upstream);
+    const payload = sent === body ? rawBody : JSON.stringify(sent);
     let permit: Permit;
     try {
       permit = await this.#acquire(upstream, options);
@@ -167,11 +171,7 @@ export class ProviderRouter implements Upstream {
     if (!resolved || !upstream) {
       throw new UpstreamError("http", noRouteMessage(model), { status: 400, retryable: false });
     }
-    return {
-      ...resolved,
-      upstream,
-      body: resolved.model === model ? body : { ...body, model: resolved.model },
-    };
+    return { ...resolved, upstream, body: bodyFor(body, resolved.model, upstream) };
   }
 
   async #acquire(provider: Provider, options: CallOptions): Promise<Permit> {
@@ -197,6 +197,18 @@ export class ProviderRouter implements Upstream {
       throw err;
     }
   }
+}
+
+/**
+ * The body as the provider should receive it: the slug rewritten and the fields it does not accept
+ * removed. The same object when nothing changes (so a proxied body can be sent as it came).
+ */
+function bodyFor(body: Record<string, unknown>, model: string, provider: Provider): Record<string, unknown> {
+  const drop = provider.dropFields?.filter((f) => Object.hasOwn(body, f)) ?? [];
+  if (body.model === model && drop.length === 0) return body;
+  const out: Record<string, unknown> = { ...body, model };
+  for (const f of drop) delete out[f];
+  return out;
 }
 
 function noRouteMessage(model: string): string {
