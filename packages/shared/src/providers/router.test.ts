@@ -133,9 +133,7 @@ describe("ProviderRouter", () => {
       expect(body.transforms, model).toBeUndefined();
       expect(body.messages, model).toEqual(messages);
     }
-    expect((local.state.listRequests({ model: "a" })[0]?.body as { temperature?: number }).temperature).toBe(
-      0.2,
-    );
+    expect(local.state.listRequests({ model: "a" })[0]?.body).toMatchObject({ temperature: 0.2 });
     // Other providers still get them: they are OpenRouter's to read.
     await router.complete({ model: "~x/y", messages, ...openRouterOnly });
     expect(cloud.state.listRequests({ model: "~x/y" })[0]?.body).toMatchObject(openRouterOnly);
