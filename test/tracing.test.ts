@@ -30,14 +30,24 @@ const CLIENT = 3;
 async function completeTrace(
   traceId: () => string | undefined,
   expected: Record<string, (spans: ReceivedSpan[]) => boolean>,
+  /** The caller's span, when the trace continues one from outside. */
+  externalParent = "",
 ): Promise<ReceivedSpan[]> {
   let spans: ReceivedSpan[] = [];
+  // Each process exports its spans in its own batches, and a parent ends (and is exported) after its
+  // children: a trace is complete only once every parent has arrived too.
+  const parentsArrived = (all: ReceivedSpan[]) => {
+    const ids = new Set(all.map((s) => s.spanId));
+    return all.every(
+      (s) => s.parentSpanId === "" || s.parentSpanId === externalParent || ids.has(s.parentSpanId),
+    );
+  };
   await expect
     .poll(
       () => {
         const id = traceId();
         spans = id ? receiver.spans.filter((s) => s.traceId === id) : [];
-        return Object.entries(expected)
+        return Object.entries({ ...expected, "every span's parent": parentsArrived })
           .filter(([, ok]) => !ok(spans))
           .map(([what]) => what);
       },
@@ -175,13 +185,17 @@ describe("OpenTelemetry traces", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("data: [DONE]");
 
-    const spans = await completeTrace(() => callerTraceId, {
-      "spans of all three services": (all) => services(all).length === 3,
-      "both runs of the writer's turn": (all) => named(all, `writer ${writer}`).length === 2,
-      "the writer's calls": (all) => writerCalls(all).length === 2,
-      "panelist a's calls": (all) => named(all, `chat ${a}`).length >= 2,
-      "panelist b's calls": (all) => named(all, `chat ${b}`).length >= 2,
-    });
+    const spans = await completeTrace(
+      () => callerTraceId,
+      {
+        "spans of all three services": (all) => services(all).length === 3,
+        "both runs of the writer's turn": (all) => named(all, `writer ${writer}`).length === 2,
+        "the writer's calls": (all) => writerCalls(all).length === 2,
+        "panelist a's calls": (all) => named(all, `chat ${a}`).length >= 2,
+        "panelist b's calls": (all) => named(all, `chat ${b}`).length >= 2,
+      },
+      callerSpanId,
+    );
     // The gateway's span is the child of the caller's; nothing else is a root.
     const request = spans.find((s) => s.kind === SERVER && s.service === "gateway");
     expect(request?.parentSpanId).toBe(callerSpanId);
