@@ -30,18 +30,13 @@ const CLIENT = 3;
 async function completeTrace(
   traceId: () => string | undefined,
   expected: Record<string, (spans: ReceivedSpan[]) => boolean>,
-  /** The caller's span, when the trace continues one from outside. */
-  externalParent = "",
+  /** The parent of the trace's root: "" for a new trace, the caller's span for one continued. */
+  rootParent = "",
 ): Promise<ReceivedSpan[]> {
   let spans: ReceivedSpan[] = [];
   // Each process exports its spans in its own batches, and a parent ends (and is exported) after its
   // children: a trace is complete only once every parent has arrived too.
-  const parentsArrived = (all: ReceivedSpan[]) => {
-    const ids = new Set(all.map((s) => s.spanId));
-    return all.every(
-      (s) => s.parentSpanId === "" || s.parentSpanId === externalParent || ids.has(s.parentSpanId),
-    );
-  };
+  const parentsArrived = (all: ReceivedSpan[]) => orphansOf(all, rootParent).length === 0;
   await expect
     .poll(
       () => {
@@ -60,13 +55,17 @@ async function completeTrace(
 const named = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
 const services = (spans: ReceivedSpan[]) => [...new Set(spans.map((s) => s.service))].sort();
 
+/** The spans whose parent is neither a span of the trace nor `rootParent`. */
+function orphansOf(spans: ReceivedSpan[], rootParent: string): ReceivedSpan[] {
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.filter((s) => s.parentSpanId !== rootParent && !ids.has(s.parentSpanId));
+}
+
 /** Every span's parent is a span of the same trace, and there is exactly one root. */
 function expectConnected(spans: ReceivedSpan[]): ReceivedSpan {
-  const ids = new Set(spans.map((s) => s.spanId));
   const roots = spans.filter((s) => s.parentSpanId === "");
   expect(roots.map((s) => s.name)).toHaveLength(1);
-  const orphans = spans.filter((s) => s.parentSpanId !== "" && !ids.has(s.parentSpanId));
-  expect(orphans.map((s) => `${s.service}: ${s.name}`)).toEqual([]);
+  expect(orphansOf(spans, "").map((s) => `${s.service}: ${s.name}`)).toEqual([]);
   return roots[0] as ReceivedSpan;
 }
 
@@ -200,8 +199,7 @@ describe("OpenTelemetry traces", () => {
     const request = spans.find((s) => s.kind === SERVER && s.service === "gateway");
     expect(request?.parentSpanId).toBe(callerSpanId);
     expect(request?.attributes["fusion.entry"]).toBe("plugin");
-    const ids = new Set(spans.map((s) => s.spanId));
-    expect(spans.filter((s) => s.parentSpanId !== callerSpanId && !ids.has(s.parentSpanId))).toEqual([]);
+    expect(orphansOf(spans, callerSpanId)).toEqual([]);
     // The writer's turn runs twice: it decides (and hands off to the panel), then writes.
     const turns = named(spans, `writer ${writer}`).map((s) => s.attributes["fusion.outcome"]);
     expect(turns.sort()).toEqual(["completed", "waiting"]);
