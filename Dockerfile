@@ -6,7 +6,10 @@ FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 RUN npm install --global --no-audit --no-fund pnpm@10.34.9
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
-COPY packages/shared/package.json packages/shared/
+COPY packages/wire/package.json packages/wire/
+COPY packages/llm-client/package.json packages/llm-client/
+COPY packages/pipeline/package.json packages/pipeline/
+COPY packages/runtime/package.json packages/runtime/
 COPY packages/web-tools/package.json packages/web-tools/
 COPY packages/simulator/package.json packages/simulator/
 COPY packages/testing/package.json packages/testing/
@@ -28,8 +31,8 @@ COPY services ./services
 USER node
 # 8080: the gateway's API, /healthz and /metrics. 9464 / 9465: a panel / judge worker's /metrics and /healthz.
 EXPOSE 8080 9464 9465
-# Passes when the service in this container answers /healthz (see packages/shared/src/healthcheck-cli.ts).
+# Passes when the service in this container answers /healthz (see packages/runtime/src/healthcheck-cli.ts).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "packages/shared/src/healthcheck-cli.ts"]
+  CMD ["node", "packages/runtime/src/healthcheck-cli.ts"]
 # Overridden per service in docker-compose.yml.
 CMD ["node", "services/gateway/src/main.ts"]

@@ -11,29 +11,29 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { runToolLoop, UpstreamClient } from "@fusion/llm-client";
+import {
+  buildJudgeMessages,
+  buildPanelMessages,
+  lastUserText,
+  parseAnalysis,
+  repairMessage,
+} from "@fusion/pipeline";
+import { newFusionId, newToolCallId } from "@fusion/runtime";
+import { createWebTools } from "@fusion/web-tools";
 import {
   type AssistantTurn,
   addUsage,
   analysisJsonSchema,
-  buildJudgeMessages,
-  buildPanelMessages,
   type ChatMessage,
   FUSION_TOOL_NAME,
   type FusionFields,
   type FusionToolResult,
   fusionFunctionTool,
   innerCallBody,
-  lastUserText,
-  newFusionId,
-  newToolCallId,
-  parseAnalysis,
-  repairMessage,
   resolveFusionSettings,
-  runToolLoop,
-  UpstreamClient,
   type Usage,
-} from "@fusion/shared";
-import { createWebTools } from "@fusion/web-tools";
+} from "@fusion/wire";
 
 const simUrl = process.env.SIM_URL;
 if (!simUrl) throw new Error("SIM_URL is required");

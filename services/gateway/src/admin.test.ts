@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { type RedisFixture, startRedis } from "@fusion/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisFixture, startRedis } from "../../../packages/testing/src/index.ts";
 import { ADMIN_COOKIE } from "./admin.ts";
 import { type TestGateway, testGateway } from "./test-gateway.ts";
 

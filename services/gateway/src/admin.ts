@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { errorBody } from "@fusion/shared";
+import { errorBody } from "@fusion/wire";
 import type { Queue } from "bullmq";
 import { type Context, type Handler, Hono, type MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";

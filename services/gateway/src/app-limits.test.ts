@@ -1,10 +1,10 @@
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { type RedisFixture, startRedis } from "@fusion/testing";
 import { serve } from "@hono/node-server";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, startSimulator } from "../../../packages/simulator/src/index.ts";
-import { type RedisFixture, startRedis } from "../../../packages/testing/src/index.ts";
 import { type TestGateway, testGateway, testRedis } from "./test-gateway.ts";
 
 /**

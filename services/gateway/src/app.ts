@@ -1,11 +1,6 @@
-import {
-  type EventRelay,
-  errorBody,
-  FusionError,
-  type Logger,
-  type RedisClient,
-  type Upstream,
-} from "@fusion/shared";
+import type { Upstream } from "@fusion/llm-client";
+import type { EventRelay, Logger, RedisClient } from "@fusion/runtime";
+import { errorBody, FusionError } from "@fusion/wire";
 import type { FlowProducer, Queue } from "bullmq";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { FusionError } from "@fusion/shared";
+import { FusionError } from "@fusion/wire";
 import type { MiddlewareHandler } from "hono";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();

@@ -1,4 +1,4 @@
-import { type ChatRequest, chatRequestSchema, QUALITY_PANEL } from "@fusion/shared";
+import { type ChatRequest, chatRequestSchema, QUALITY_PANEL } from "@fusion/wire";
 import { describe, expect, it } from "vitest";
 import { classify, type Plan } from "./classify.ts";
 

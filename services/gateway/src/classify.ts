@@ -1,3 +1,4 @@
+import { lastUserText } from "@fusion/pipeline";
 import {
   type ChatMessage,
   type ChatRequest,
@@ -7,10 +8,9 @@ import {
   FUSION_TOOL_TYPE,
   type FusionFields,
   type FusionSettings,
-  lastUserText,
   type PresetCatalog,
   resolveFusionSettings,
-} from "@fusion/shared";
+} from "@fusion/wire";
 
 export type Plan =
   | {

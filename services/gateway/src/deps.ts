@@ -5,7 +5,8 @@ import {
   EventRelay,
   type Logger,
   queueNames,
-} from "@fusion/shared";
+} from "@fusion/runtime";
+
 import { FlowProducer, Queue } from "bullmq";
 import type { GatewayDeps } from "./app.ts";
 import type { GatewayEnv } from "./env.ts";

@@ -1,4 +1,4 @@
-import { commonEnvSchema, envBoolean, envInt, envList, queuePrefixSchema } from "@fusion/shared";
+import { commonEnvSchema, envBoolean, envInt, envList, queuePrefixSchema } from "@fusion/runtime";
 import { z } from "zod";
 
 export const gatewayEnvSchema = commonEnvSchema.extend({

@@ -1,4 +1,4 @@
-import { keys, type RedisClient } from "@fusion/shared";
+import { keys, type RedisClient } from "@fusion/runtime";
 
 /** What the gateway records of a fusion it accepted, for the endpoints that read or resume it. */
 export interface FusionMeta {

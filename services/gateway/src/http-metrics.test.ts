@@ -1,4 +1,4 @@
-import { createMetrics } from "@fusion/shared";
+import { createMetrics } from "@fusion/runtime";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { httpMetrics } from "./http-metrics.ts";

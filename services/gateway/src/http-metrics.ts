@@ -1,4 +1,4 @@
-import { type FusionMetrics, metrics } from "@fusion/shared";
+import { type FusionMetrics, metrics } from "@fusion/runtime";
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 

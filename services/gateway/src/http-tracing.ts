@@ -1,4 +1,4 @@
-import { markFailed, tracer, tracingEnabled } from "@fusion/shared";
+import { markFailed, tracer, tracingEnabled } from "@fusion/llm-client";
 import {
   context,
   propagation,

@@ -1,8 +1,8 @@
-import { chatRequestSchema, FUSION_DEPTH_HEADER } from "@fusion/shared";
+import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { type RedisFixture, startRedis } from "@fusion/testing";
+import { chatRequestSchema, FUSION_DEPTH_HEADER } from "@fusion/wire";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, startSimulator } from "../../../packages/simulator/src/index.ts";
-import { type RedisFixture, startRedis } from "../../../packages/testing/src/index.ts";
 import { classify } from "./classify.ts";
 import { checkRequestLimits } from "./limits.ts";
 import { type TestGateway, testGateway } from "./test-gateway.ts";

@@ -1,4 +1,4 @@
-import { FusionError } from "@fusion/shared";
+import { FusionError } from "@fusion/wire";
 import { describe, expect, it } from "vitest";
 import { checkRequestLimits, MAX_JSON_DEPTH, messageChars, nestsDeeperThan } from "./limits.ts";
 

@@ -1,4 +1,4 @@
-import { FusionError } from "@fusion/shared";
+import { FusionError } from "@fusion/wire";
 
 /** The request-size limits of `env.ts` that are checked before the schema runs. */
 export interface RequestLimits {

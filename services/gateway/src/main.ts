@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, parseEnv, shutdownTracing, startTracing } from "@fusion/shared";
+import { ConfigError, createLogger, parseEnv, shutdownTracing, startTracing } from "@fusion/runtime";
 import { createAdaptorServer } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { createGatewayDeps } from "./deps.ts";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { type RedisFixture, startRedis } from "@fusion/testing";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisFixture, startRedis } from "../../../packages/testing/src/index.ts";
 import { type FusionSlot, KeyLimits, type KeyLimitsOptions, releaseWhenDone } from "./rate-limit.ts";
 import { testRedis } from "./test-gateway.ts";
 

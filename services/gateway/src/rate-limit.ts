@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { FusionError, type Logger, RENEW_LEASES_SCRIPT, type RedisClient } from "@fusion/shared";
+import { type Logger, RENEW_LEASES_SCRIPT, type RedisClient } from "@fusion/runtime";
+import { FusionError } from "@fusion/wire";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./app.ts";
 

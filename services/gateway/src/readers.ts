@@ -1,4 +1,4 @@
-import { cancelFusion, keys, type Logger, type RedisClient } from "@fusion/shared";
+import { cancelFusion, keys, type Logger, type RedisClient } from "@fusion/runtime";
 
 /**
  * Counts the clients reading each fusion's stream, in Redis so that every gateway sees them, and

@@ -1,7 +1,8 @@
-import { createRedis, EventRelay, EventWriter, type PendingEvent, type StoredEvent } from "@fusion/shared";
+import { createRedis, EventRelay, EventWriter } from "@fusion/runtime";
+import { type RedisFixture, startRedis } from "@fusion/testing";
+import type { PendingEvent, StoredEvent } from "@fusion/wire";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisFixture, startRedis } from "../../../packages/testing/src/index.ts";
 import { DONE, frameFor, fusionSseStream, KEEPALIVE_FRAME } from "./sse.ts";
 
 type Frame =

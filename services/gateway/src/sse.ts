@@ -1,4 +1,5 @@
-import type { EventRelay, StoredEvent } from "@fusion/shared";
+import type { EventRelay } from "@fusion/runtime";
+import type { StoredEvent } from "@fusion/wire";
 
 export const KEEPALIVE_FRAME = ": OPENROUTER PROCESSING\n\n";
 export const DONE = "data: [DONE]\n\n";

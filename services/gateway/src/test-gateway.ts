@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createLogger, createRedis, type Logger, parseEnv } from "@fusion/shared";
+import { createLogger, createRedis, type Logger, parseEnv } from "@fusion/runtime";
 import type { Hono } from "hono";
 import type { Redis } from "ioredis";
 import { type AppEnv, createApp, type GatewayDeps } from "./app.ts";

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { type RedisFixture, startRedis } from "@fusion/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, startSimulator } from "../../../packages/simulator/src/index.ts";
-import { type RedisFixture, startRedis } from "../../../packages/testing/src/index.ts";
 import { type TestGateway, testGateway } from "./test-gateway.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { envBoolean, envInt } from "@fusion/shared";
+import { envBoolean, envInt } from "@fusion/runtime";
 import { z } from "zod";
 
 export const judgeEnvSchema = z.object({

@@ -7,7 +7,7 @@ import {
   queueNames,
   recordJudgeResult,
   startTracing,
-} from "@fusion/shared";
+} from "@fusion/runtime";
 import { createWebToolsFromEnv } from "@fusion/web-tools";
 import { FlowProducer, type Job } from "bullmq";
 import { judgeEnvSchema } from "./env.ts";

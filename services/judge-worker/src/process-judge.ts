@@ -1,33 +1,35 @@
+import { describeFailure, isRateLimitReason, runToolLoop, type ToolExecutor } from "@fusion/llm-client";
+import {
+  buildJudgeMessages,
+  panelStage,
+  parseAnalysis,
+  progressReporter,
+  repairMessage,
+  stageOf,
+} from "@fusion/pipeline";
+import {
+  isCancelled,
+  type JudgeJobData,
+  judgeJobSchema,
+  metrics,
+  parseJobData,
+  type WorkerRuntime,
+} from "@fusion/runtime";
 import {
   addUsage,
   analysisJsonSchema,
-  buildJudgeMessages,
-  describeFailure,
   describeToolCall,
   emptyUsage,
   type FusionToolResult,
   innerCallBody,
-  isCancelled,
-  isRateLimitReason,
-  type JudgeJobData,
   type JudgeResult,
-  judgeJobSchema,
-  metrics,
   type PanelResult,
   panelResultSchema,
-  parseAnalysis,
-  parseJobData,
-  progressReporter,
-  repairMessage,
-  runToolLoop,
   type Stage,
-  type ToolExecutor,
   type Usage,
-  type WorkerRuntime,
-} from "@fusion/shared";
+} from "@fusion/wire";
 import type { Job } from "bullmq";
 import { readChildren } from "./children.ts";
-import { panelStage, stageOf } from "./stages.ts";
 
 export interface JudgeOptions {
   /** Ask for `response_format: json_schema` (structured output) where the upstream supports it. */

@@ -1,37 +1,41 @@
+import { describeFailure, UpstreamError } from "@fusion/llm-client";
+import {
+  AnswerEmitter,
+  ChunkBuilder,
+  citationsFor,
+  lastUserText,
+  progressReporter,
+  stageOf,
+  stageTools,
+} from "@fusion/pipeline";
+import {
+  buildJudgeFlow,
+  isCancelled,
+  jobIds,
+  keys,
+  parseJobData,
+  type TurnJobData,
+  turnJobSchema,
+  type WorkerRuntime,
+} from "@fusion/runtime";
+import type { PendingEvent } from "@fusion/wire";
 import {
   type AssistantTurn,
   addServerToolUse,
   addUsage,
-  buildJudgeFlow,
   type ChatMessage,
-  describeFailure,
   emptyUsage,
   FUSION_TOOL_NAME,
   type FusionToolResult,
   fusionFunctionTool,
-  isCancelled,
   type JudgeResult,
-  jobIds,
   judgeResultSchema,
-  keys,
-  lastUserText,
-  type PendingEvent,
-  parseJobData,
-  progressReporter,
   type Stage,
   type ToolCall,
-  type TurnJobData,
-  turnJobSchema,
-  UpstreamError,
   type Usage,
-  type WorkerRuntime,
-} from "@fusion/shared";
+} from "@fusion/wire";
 import { type FlowProducer, type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { readChildren } from "./children.ts";
-import { ChunkBuilder } from "./chunks.ts";
-import { citationsFor } from "./citations.ts";
-import { AnswerEmitter } from "./emitter.ts";
-import { stageOf, stageTools } from "./stages.ts";
 
 const CAPPED: FusionToolResult = {
   status: "error",

@@ -1,4 +1,4 @@
-import { envInt } from "@fusion/shared";
+import { envInt } from "@fusion/runtime";
 import { z } from "zod";
 
 export const panelEnvSchema = z.object({

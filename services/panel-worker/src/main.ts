@@ -6,7 +6,7 @@ import {
   queueNames,
   recordPanelResult,
   startTracing,
-} from "@fusion/shared";
+} from "@fusion/runtime";
 import { createWebToolsFromEnv } from "@fusion/web-tools";
 import type { Job } from "bullmq";
 import { panelEnvSchema } from "./env.ts";

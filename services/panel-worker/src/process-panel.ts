@@ -1,20 +1,20 @@
+import { describeFailure, runToolLoop, type ToolExecutor } from "@fusion/llm-client";
+import { progressReporter } from "@fusion/pipeline";
+import {
+  isCancelled,
+  type PanelJobData,
+  panelJobSchema,
+  parseJobData,
+  type WorkerRuntime,
+} from "@fusion/runtime";
 import {
   addUsage,
-  describeFailure,
   describeToolCall,
   emptyServerToolUse,
   innerCallBody,
-  isCancelled,
-  type PanelJobData,
   type PanelResult,
-  panelJobSchema,
-  parseJobData,
-  progressReporter,
-  runToolLoop,
-  type ToolExecutor,
   type Usage,
-  type WorkerRuntime,
-} from "@fusion/shared";
+} from "@fusion/wire";
 import type { Job } from "bullmq";
 
 /** What a panelist may return at most; a judge reads every answer, so one runaway answer must not crowd out the rest. */

@@ -1,21 +1,16 @@
+import { ModelRoutes, presetCatalog, UpstreamError } from "@fusion/llm-client";
 import {
   annotateActiveSpan,
   buildForcedFlow,
-  chatRequestSchemaFor,
-  FUSION_DEPTH_HEADER,
-  FUSION_TOOL_NAME,
-  FusionError,
   jobIds,
   jobOptions,
-  ModelRoutes,
   newFusionId,
   newToolCallId,
-  presetCatalog,
   queueNames,
   type TurnJobInput,
-  UpstreamError,
   withSpan,
-} from "@fusion/shared";
+} from "@fusion/runtime";
+import { chatRequestSchemaFor, FUSION_DEPTH_HEADER, FUSION_TOOL_NAME, FusionError } from "@fusion/wire";
 import { Hono } from "hono";
 import type { AppEnv, GatewayDeps } from "../app.ts";
 import { classify, unroutedModel } from "../classify.ts";

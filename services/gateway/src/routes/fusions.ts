@@ -1,4 +1,6 @@
-import { FusionError, keys, parseEntry, parseEventId, type StoredEvent } from "@fusion/shared";
+import { keys, parseEntry, parseEventId } from "@fusion/runtime";
+import type { StoredEvent } from "@fusion/wire";
+import { FusionError } from "@fusion/wire";
 import { Hono } from "hono";
 import type { AppEnv, GatewayDeps } from "../app.ts";
 import { readMeta, wantsProgressEvents } from "../fusion-meta.ts";

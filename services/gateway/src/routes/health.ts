@@ -1,4 +1,4 @@
-import { errorBody } from "@fusion/shared";
+import { errorBody } from "@fusion/wire";
 import { Hono } from "hono";
 import type { AppEnv, GatewayDeps } from "../app.ts";
 

@@ -1,4 +1,4 @@
-import { initMetrics, metrics, metricsAuthorized } from "@fusion/shared";
+import { initMetrics, metrics, metricsAuthorized } from "@fusion/runtime";
 import { Hono } from "hono";
 import type { AppEnv, GatewayDeps } from "../app.ts";
 

@@ -1,4 +1,5 @@
-import { FUSION_ALIAS, presetCatalog } from "@fusion/shared";
+import { presetCatalog } from "@fusion/llm-client";
+import { FUSION_ALIAS } from "@fusion/wire";
 import { Hono } from "hono";
 import type { AppEnv, GatewayDeps } from "../app.ts";
 

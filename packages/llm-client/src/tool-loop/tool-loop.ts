@@ -1,0 +1,92 @@
+import type { AssistantTurn, ChatMessage, Usage, WebToolName } from "@fusion/wire";
+import { addUsage, emptyServerToolUse, type ServerToolUse } from "@fusion/wire";
+import type { CallOptions, Upstream } from "../upstream/index.ts";
+import { traceToolCall } from "./tool-tracing.ts";
+
+export interface ToolResult {
+  name: string;
+  ok: boolean;
+  content: string;
+  urls: Array<{ url: string; title?: string }>;
+}
+
+/** What runs the web tools; implemented by @fusion/web-tools. */
+export interface ToolExecutor {
+  definitions(names: ReadonlyArray<WebToolName>): unknown[];
+  execute(name: string, argumentsJson: string, signal?: AbortSignal): Promise<ToolResult>;
+}
+
+export interface ToolLoopInput {
+  client: Upstream;
+  tools: ToolExecutor;
+  model: string;
+  messages: ChatMessage[];
+  toolNames: ReadonlyArray<WebToolName>;
+  /** Tool-calling steps allowed before the model must answer in text. */
+  maxSteps: number;
+  /** Extra body fields (temperature, response_format, ...). */
+  body?: Record<string, unknown>;
+  call?: CallOptions;
+  onToolCall?: (call: { name: string; arguments: string }) => void;
+  /** Called after every upstream call with that call's usage, so a caller can count what a failed loop spent. */
+  onUsage?: (usage: Usage) => void;
+}
+
+export interface ToolLoopOutput {
+  turn: AssistantTurn;
+  /** The conversation including every tool turn, for a follow-up call such as a repair. */
+  messages: ChatMessage[];
+  usage: Usage;
+  serverToolUse: ServerToolUse;
+  urls: Array<{ url: string; title?: string }>;
+  steps: number;
+}
+
+/**
+ * A model's tool loop: call, run the tool calls of that turn in parallel, feed the results back, up to
+ * `maxSteps` tool steps; then one last call that must answer in text.
+ */
+export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput> {
+  const { client, tools, model, toolNames, maxSteps, call } = input;
+  const messages: ChatMessage[] = [...input.messages];
+  const definitions = toolNames.length ? tools.definitions(toolNames) : [];
+  const usages: Usage[] = [];
+  const serverToolUse = emptyServerToolUse();
+  const urls = new Map<string, { url: string; title?: string }>();
+  let steps = 0;
+
+  for (;;) {
+    const mustAnswer = steps >= maxSteps || definitions.length === 0;
+    const body: Record<string, unknown> = { ...input.body, model, messages };
+    if (definitions.length) {
+      body.tools = definitions;
+      body.tool_choice = mustAnswer ? "none" : "auto";
+    }
+    const { turn } = await client.complete(body, call);
+    usages.push(turn.usage);
+    input.onUsage?.(turn.usage);
+    if (mustAnswer || turn.toolCalls.length === 0) {
+      return { turn, messages, usage: addUsage(...usages), serverToolUse, urls: [...urls.values()], steps };
+    }
+    steps++;
+    serverToolUse.tool_calls_requested += turn.toolCalls.length;
+    messages.push({ role: "assistant", content: turn.content || null, tool_calls: turn.toolCalls });
+    const results = await Promise.all(
+      turn.toolCalls.map(async (tc) => {
+        input.onToolCall?.({ name: tc.function.name, arguments: tc.function.arguments });
+        const result = await traceToolCall(tc.function.name, tc.function.arguments, () =>
+          tools.execute(tc.function.name, tc.function.arguments, call?.signal),
+        );
+        return { tc, result };
+      }),
+    );
+    for (const { tc, result } of results) {
+      if (result.ok) {
+        serverToolUse.tool_calls_executed++;
+        if (result.name === "web_search") serverToolUse.web_search_requests++;
+        for (const u of result.urls) if (!urls.has(u.url)) urls.set(u.url, u);
+      }
+      messages.push({ role: "tool", tool_call_id: tc.id, content: result.content });
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { completionBody, type ScriptedHandler, sendJson, startScriptedServer } from "@fusion/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { UpstreamClient } from "./client.ts";
+import { UpstreamError } from "./errors.ts";
+
+const apiKey = "sk-or-v1-FINISHERRORKEY0123456789";
+const request = { model: "test/model", messages: [{ role: "user", content: "hi" }] };
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(handler: ScriptedHandler) {
+  const server = await startScriptedServer(handler);
+  const client = new UpstreamClient({ baseUrl: server.baseUrl, apiKey, retryBaseMs: 1, maxRetries: 0 });
+  cleanups.push(
+    () => server.close(),
+    () => client.close(),
+  );
+  return { server, client };
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(UpstreamError);
+    return err as UpstreamError;
+  }
+  throw new Error("expected an UpstreamError");
+}
+
+const errorChoice = (extra: Record<string, unknown> = {}) => ({
+  index: 0,
+  message: { role: "assistant", content: "partial" },
+  finish_reason: "error",
+  ...extra,
+});
+
+describe("a 200 completion whose choice finished with an error", () => {
+  it("is an error with the code and message of the error beside the choices", async () => {
+    const { client } = await setup((_req, res) =>
+      sendJson(
+        res,
+        200,
+        completionBody("", {
+          error: { code: 502, message: `provider went away (key ${apiKey})` },
+          choices: [errorChoice()],
+        }),
+      ),
+    );
+    const error = await failure(client.complete(request));
+    expect(error).toMatchObject({ kind: "http", status: 502, retryable: true });
+    expect(error.message).toBe(
+      "upstream returned an error: provider went away (key [redacted]) (status 502) (model test/model)",
+    );
+    expect(JSON.stringify(error.body)).not.toContain(apiKey);
+  });
+
+  it("takes the error on the choice itself, as OpenRouter sends it", async () => {
+    const { client } = await setup((_req, res) =>
+      sendJson(
+        res,
+        200,
+        completionBody("", {
+          choices: [errorChoice({ error: { code: 429, message: "upstream rate limited" } })],
+        }),
+      ),
+    );
+    const error = await failure(client.complete(request));
+    expect(error).toMatchObject({ kind: "http", status: 429 });
+    expect(error.message).toContain("upstream rate limited");
+  });
+
+  it("is a 502 when it says nothing more", async () => {
+    const { client } = await setup((_req, res) =>
+      sendJson(res, 200, completionBody("", { choices: [errorChoice()] })),
+    );
+    const error = await failure(client.complete(request));
+    expect(error).toMatchObject({ kind: "http", status: 502 });
+    expect(error.message).toContain("the completion finished with an error");
+  });
+
+  it("leaves completions that finished normally alone, even beside an error field", async () => {
+    const { client } = await setup((_req, res) =>
+      sendJson(res, 200, completionBody("fine", { error: { code: 500, message: "ignored" } })),
+    );
+    const { turn } = await client.complete(request);
+    expect(turn.content).toBe("fine");
+  });
+});

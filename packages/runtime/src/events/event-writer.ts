@@ -1,0 +1,103 @@
+import { type EventType, eventTypes, type PendingEvent, type StoredEvent } from "@fusion/wire";
+import { keys } from "../redis/keys.ts";
+import type { RedisClient } from "../redis/redis.ts";
+
+/** Appends ARGV pairs (type, payload) after ARGV[1] (ttl) and ARGV[2] (channel); returns the last id. */
+const APPEND_SCRIPT = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if last[1] then prev = last[1][1] end
+local id = prev
+for i = 3, #ARGV, 2 do
+  id = redis.call('XADD', KEYS[1], '*', 't', ARGV[i], 'd', ARGV[i + 1])
+  redis.call('PUBLISH', ARGV[2], id .. '|' .. prev .. '|' .. ARGV[i] .. '|' .. ARGV[i + 1])
+  prev = id
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return id
+`;
+
+type AppendingRedis = RedisClient & {
+  fusionAppendEvents(key: string, ttl: string, channel: string, ...pairs: string[]): Promise<string>;
+};
+
+function withAppend(redis: RedisClient): AppendingRedis {
+  const r = redis as AppendingRedis;
+  if (typeof r.fusionAppendEvents !== "function") {
+    redis.defineCommand("fusionAppendEvents", { numberOfKeys: 1, lua: APPEND_SCRIPT });
+  }
+  return r;
+}
+
+/**
+ * Appends a fusion's output events to its Redis Stream; each append also publishes the new entry
+ * (with the id of the entry before it) on a per-fusion channel, so a gateway learns of new entries
+ * without a blocking read per client, and can tell from `prev` when it missed one.
+ */
+/** Appends events for one fusion. Several events given at once are appended atomically, in order. */
+export class EventWriter {
+  readonly #redis: AppendingRedis;
+  readonly #ttlSeconds: string;
+
+  constructor(redis: RedisClient, ttlSeconds: number) {
+    this.#redis = withAppend(redis);
+    this.#ttlSeconds = String(ttlSeconds);
+  }
+
+  append(fusionId: string, ...events: PendingEvent[]): Promise<string> {
+    const pairs: string[] = [];
+    for (const e of events) pairs.push(e.type, typeof e.data === "string" ? e.data : JSON.stringify(e.data));
+    return this.#redis.fusionAppendEvents(
+      keys.events(fusionId),
+      this.#ttlSeconds,
+      keys.eventsChannel(fusionId),
+      ...pairs,
+    );
+  }
+}
+
+const isEventType = (t: string | undefined): t is EventType =>
+  (eventTypes as readonly string[]).includes(t ?? "");
+
+export function parseEntry(id: string, fields: string[]): StoredEvent | undefined {
+  let type: string | undefined;
+  let raw: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === "t") type = fields[i + 1];
+    else if (fields[i] === "d") raw = fields[i + 1];
+  }
+  if (!isEventType(type) || raw === undefined || !STREAM_ID.test(id)) return undefined;
+  return { id, type, raw };
+}
+
+const STREAM_ID = /^\d+-\d+$/;
+
+/** Parses a live message `id|prev|type|data`; anything malformed is ignored (undefined). */
+export function parseLiveMessage(message: string): { prev: string; stored: StoredEvent } | undefined {
+  const a = message.indexOf("|");
+  const b = message.indexOf("|", a + 1);
+  const c = message.indexOf("|", b + 1);
+  if (a < 0 || b < 0 || c < 0) return undefined;
+  const id = message.slice(0, a);
+  const prev = message.slice(a + 1, b);
+  const type = message.slice(b + 1, c);
+  if (!STREAM_ID.test(id) || !STREAM_ID.test(prev) || !isEventType(type)) return undefined;
+  return { prev, stored: { id, type, raw: message.slice(c + 1) } };
+}
+
+/** Orders Redis Stream ids ("ms-seq"). */
+export function compareIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  if (am.length !== bm.length) return am.length < bm.length ? -1 : 1;
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as.length !== bs.length) return as.length < bs.length ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}
+
+/** Accepts a Last-Event-ID: a stream entry id, else undefined. */
+export function parseEventId(value: string | null | undefined): string | undefined {
+  const v = value?.trim();
+  return v && STREAM_ID.test(v) ? v : undefined;
+}

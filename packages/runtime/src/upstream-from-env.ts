@@ -1,0 +1,93 @@
+import type { Upstream } from "@fusion/llm-client";
+import { ProviderRouter, UpstreamClient } from "@fusion/llm-client";
+import type { CommonEnv } from "./env/common-env.ts";
+import { upstreamApiKey } from "./env/common-env.ts";
+import { RedisSemaphore, type SemaphoreRedis } from "./leases/redis-semaphore.ts";
+import type { Logger } from "./logger.ts";
+import { recordUpstreamError } from "./metrics/metrics.ts";
+
+export interface UpstreamFromEnvOptions {
+  /** Holds the providers' concurrency limits (`max_concurrency`) across processes. */
+  redis?: SemaphoreRedis;
+  /** Namespace of those limits' keys: the queue prefix, which carries the hash tag. */
+  keyPrefix?: string;
+  /** Overrides `UPSTREAM_MAX_RETRIES` (and the providers' `max_retries`), e.g. 0 for a pure proxy. */
+  maxRetries?: number;
+}
+
+/**
+ * The upstream of a service: a ProviderRouter over the providers of `FUSION_CONFIG` when it is set,
+ * else one client of `UPSTREAM_BASE_URL`. Timeouts and retries from the environment are the defaults
+ * a provider may override.
+ */
+export function createUpstreamFromEnv(
+  env: CommonEnv,
+  logger: Logger,
+  options: UpstreamFromEnvOptions = {},
+): Upstream {
+  const defaults = {
+    headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: env.UPSTREAM_BODY_TIMEOUT_MS,
+    maxRetries: options.maxRetries ?? env.UPSTREAM_MAX_RETRIES,
+    retryBaseMs: env.UPSTREAM_RETRY_BASE_MS,
+    retryMaxMs: env.UPSTREAM_RETRY_MAX_MS,
+    connections: env.UPSTREAM_CONNECTIONS,
+    logger,
+    onError: (error: Parameters<typeof recordUpstreamError>[0]) => recordUpstreamError(error),
+  };
+  const config = env.FUSION_CONFIG;
+  if (!config) {
+    return new UpstreamClient({
+      ...defaults,
+      baseUrl: env.UPSTREAM_BASE_URL ?? "https://openrouter.ai/api/v1",
+      apiKey: upstreamApiKey(env),
+    });
+  }
+  const providers =
+    options.maxRetries === undefined
+      ? config.providers
+      : Object.fromEntries(
+          Object.entries(config.providers).map(([name, p]) => [
+            name,
+            { ...p, maxRetries: options.maxRetries },
+          ]),
+        );
+  logger.info(
+    {
+      config: config.path,
+      providers: Object.values(config.providers).map((p) => ({
+        name: p.name,
+        baseUrl: withoutCredentials(p.baseUrl),
+        ...(p.maxConcurrency !== undefined ? { maxConcurrency: p.maxConcurrency } : {}),
+      })),
+      routes: config.routes.map((r) => `${r.match} → ${r.provider}`),
+    },
+    "routing models to providers",
+  );
+  const { redis } = options;
+  const prefix = options.keyPrefix ?? "{fusion}";
+  return new ProviderRouter({
+    config: { providers, routes: config.routes },
+    defaults,
+    logger,
+    ...(redis
+      ? {
+          limiter: (name: string, limit: number) =>
+            new RedisSemaphore({
+              redis,
+              key: `${prefix}:provider:${name}`,
+              limit,
+              name: `provider ${name}`,
+              logger,
+            }),
+        }
+      : {}),
+  });
+}
+
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  return u.toString().replace(/\/$/, "");
+}
