@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs format check, lint, typecheck and every test suite.
+# Installs what is missing, then runs format check, lint, the dependency and layer check, typecheck and
+# every test suite.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 

@@ -1,8 +1,8 @@
+import { readSseFrames } from "@fusion/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 import { runPool } from "./support/pool.ts";
-import { readFrames } from "./support/sse.ts";
 
 // Short retention so that a test can watch everything a fusion leaves behind expire.
 const e2e = useStack({
@@ -33,7 +33,7 @@ async function fusions(count: number): Promise<void> {
       plugins: [{ id: "fusion", analysis_models: panel, model: judge }],
     });
     expect(res.status).toBe(200);
-    if (stream) expect((await readFrames(res)).at(-1)?.data).toBe("[DONE]");
+    if (stream) expect((await readSseFrames(res)).at(-1)?.data).toBe("[DONE]");
     else await res.json();
   });
 }

@@ -1,6 +1,7 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
-import { chunksOf, readFrames } from "./support/sse.ts";
+import { chunksOf } from "./support/sse.ts";
 
 const e2e = useStack({ ownRedis: true });
 
@@ -22,7 +23,7 @@ describe("Redis goes away and comes back", () => {
     // A streaming client already has its headers: its stream ends with a 503 error chunk instead.
     const downStream = await e2e.post({ ...fusion(), stream: true });
     expect(downStream.status).toBe(200);
-    const frames = await readFrames(downStream);
+    const frames = await readSseFrames(downStream);
     expect(frames.at(-1)?.data).toBe("[DONE]");
     expect(chunksOf(frames).at(-1)).toMatchObject({
       error: { status: 503 },

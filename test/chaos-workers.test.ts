@@ -1,6 +1,7 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
-import { chunksOf, contentOf, readFrames } from "./support/sse.ts";
+import { chunksOf, contentOf } from "./support/sse.ts";
 
 // Short locks, so that a job whose worker died is found and run again within a few seconds.
 const e2e = useStack({
@@ -73,7 +74,7 @@ describe("workers killed in the middle of a job", () => {
     const pending = fuse([uniqueModel("p")], judge, true);
     await waitForRequest(judge, "writer");
     await killAndReplace("judge-worker");
-    const frames = await readFrames(await pending);
+    const frames = await readSseFrames(await pending);
     const chunks = chunksOf(frames);
     expect(chunks.some((c) => c.error)).toBe(false);
     expect(chunks.at(-1)?.choices[0]?.finish_reason ?? chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
@@ -87,7 +88,7 @@ describe("workers killed in the middle of a job", () => {
     await e2e.control.script(judge, { tokenDelayMs: 150, onlyRoles: ["writer"] });
     const res = await fuse([uniqueModel("p")], judge, true);
     let killed = false;
-    const frames = await readFrames(res, (fs) => {
+    const frames = await readSseFrames(res, (fs) => {
       if (!killed && contentOf(fs).length > 0) {
         killed = true;
         void killAndReplace("judge-worker");
@@ -141,7 +142,7 @@ describe("graceful shutdown", () => {
       gateway.child.once("exit", (code) => resolve(code)),
     );
     let signalled = false;
-    const frames = await readFrames(res, (fs) => {
+    const frames = await readSseFrames(res, (fs) => {
       if (!signalled && contentOf(fs).length > 0) {
         signalled = true;
         gateway.child.kill("SIGTERM");

@@ -1,9 +1,9 @@
 import { createOpenAICompatible, type MetadataExtractor } from "@ai-sdk/openai-compatible";
+import { readSseFrames, type SseFrame } from "@fusion/testing";
 import { generateText, type JSONValue, streamText } from "ai";
 import type OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
-import { readSseItems } from "./support/sse-frames.ts";
 
 /**
  * The three entry points through the clients people use: the official openai SDK, the Vercel AI SDK
@@ -245,14 +245,14 @@ describe("raw fetch", () => {
     const res = await post(c, { stream: true, stream_options: { include_usage: true } });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const items = await readSseItems(res);
+    const frames = await readSseFrames(res);
 
-    const keepAlives = items.filter((i) => i.kind === "comment" && i.text === " OPENROUTER PROCESSING");
-    const data = items.filter((i) => i.kind === "data");
+    const keepAlives = frames.filter((f) => f.comment === " OPENROUTER PROCESSING");
+    const data = frames.filter((f): f is SseFrame & { data: string } => f.data !== undefined);
     expect(keepAlives.length).toBeGreaterThan(0);
-    expect(items[0]).toMatchObject({ kind: "comment", text: " OPENROUTER PROCESSING" });
+    expect(frames[0]).toEqual({ comment: " OPENROUTER PROCESSING", at: expect.any(Number) });
     // The first comment arrived while the panel was still working, not buffered with the answer.
-    const first = items[0]?.at ?? 0;
+    const first = frames[0]?.at ?? 0;
     const done = data.at(-1);
     expect(done?.data).toBe("[DONE]");
     expect((done?.at ?? 0) - first).toBeGreaterThan(250);

@@ -1,5 +1,7 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
-import { bodyOf, readSse, uniqueModel, useStack } from "./support/fixture.ts";
+import { bodyOf, uniqueModel, useStack } from "./support/fixture.ts";
+import { dataOf } from "./support/sse.ts";
 
 const e2e = useStack();
 
@@ -173,7 +175,7 @@ describe("entry points", () => {
     expect(res.choices[0]?.message.content).toBe(`Hello from ${model}. You said: ping`);
     const raw = await e2e.post({ model, stream: true, messages: [{ role: "user", content: "ping" }] });
     expect(raw.headers.get("content-type")).toContain("text/event-stream");
-    const { data } = await readSse(raw);
+    const data = dataOf(await readSseFrames(raw));
     expect(data.at(-1)).toBe("[DONE]");
   });
 

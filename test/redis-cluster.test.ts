@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunningSimulator, SimulatorControl, startSimulator } from "@fusion/simulator";
-import { freePort, type RedisClusterFixture, Stack, startRedisCluster } from "@fusion/testing";
+import { freePort, type RedisClusterFixture, readSseFrames, Stack, startRedisCluster } from "@fusion/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel } from "./support/fixture.ts";
-import { contentOf, readFrames } from "./support/sse.ts";
+import { contentOf } from "./support/sse.ts";
 
 /**
  * Every service on a local three-master Redis Cluster (`REDIS_CLUSTER_NODES`, no `REDIS_URL`): fusions
@@ -114,7 +114,7 @@ describe("services on a Redis Cluster", () => {
     });
     expect(res.status).toBe(200);
     fusionIdOf(res);
-    const frames = await readFrames(res);
+    const frames = await readSseFrames(res);
     expect(contentOf(frames)).toContain(`Final answer from ${judge}`);
     expect(frames.at(-1)?.data).toBe("[DONE]");
   });
@@ -156,12 +156,12 @@ describe("services on a Redis Cluster", () => {
     };
     const whole = await post(body);
     fusionIdOf(whole);
-    const expected = contentOf(await readFrames(whole));
+    const expected = contentOf(await readSseFrames(whole));
     expect(expected).toContain(`Final answer from ${writer}`);
 
     const first = await post(body, 0);
     const fusionId = fusionIdOf(first);
-    const head = await readFrames(
+    const head = await readSseFrames(
       first,
       (fs) => fs.filter((f) => f.data && f.data !== "[DONE]").length === 3,
     );
@@ -171,7 +171,7 @@ describe("services on a Redis Cluster", () => {
       headers: { authorization: `Bearer ${stack.apiKey}`, "last-event-id": lastId },
     });
     expect(resumed.status).toBe(200);
-    const tail = await readFrames(resumed);
+    const tail = await readSseFrames(resumed);
     expect(tail.at(-1)?.data).toBe("[DONE]");
     expect(contentOf(head) + contentOf(tail)).toBe(expected);
     const ids = [...head, ...tail].flatMap((f) => (f.id ? [f.id] : []));

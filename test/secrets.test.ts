@@ -1,5 +1,7 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it, vi } from "vitest";
-import { readSse, uniqueModel, useStack } from "./support/fixture.ts";
+import { uniqueModel, useStack } from "./support/fixture.ts";
+import { dataOf } from "./support/sse.ts";
 
 /**
  * Secrets never reach a log: a run of fusions that succeed, stream, fail, retry, time out, get 401s
@@ -33,7 +35,7 @@ describe("secrets in logs", () => {
     // Fusions that succeed, streaming and not.
     expect((await fuse([uniqueModel("ok")], uniqueModel("judge"))).status).toBe(200);
     const streamed = await fuse([uniqueModel("ok")], uniqueModel("judge"), { stream: true });
-    expect((await readSse(streamed)).data.at(-1)).toBe("[DONE]");
+    expect(dataOf(await readSseFrames(streamed)).at(-1)).toBe("[DONE]");
 
     // Panelists that fail (401 echoing the key; 500s retried until given up), retry to success,
     // and time out; a judge that gets a 401.
@@ -58,7 +60,7 @@ describe("secrets in logs", () => {
     const failedWriter = await fuse([uniqueModel("ok")], writer);
     expect(failedWriter.status).toBe(401);
     const failedStream = await fuse([uniqueModel("ok")], writer, { stream: true });
-    expect(JSON.stringify((await readSse(failedStream)).data)).toContain('"finish_reason":"error"');
+    expect(JSON.stringify(dataOf(await readSseFrames(failedStream)))).toContain('"finish_reason":"error"');
 
     // Proxied requests whose upstream answers 401 with the key in the body (passed to the client as is).
     const plain = uniqueModel("plain-401");

@@ -1,7 +1,8 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 import { runPool } from "./support/pool.ts";
-import { chunksOf, contentOf, readFrames } from "./support/sse.ts";
+import { chunksOf, contentOf } from "./support/sse.ts";
 
 const e2e = useStack({ panelWorkers: 2, judgeWorkers: 2 });
 
@@ -44,7 +45,7 @@ describe("soak", () => {
       });
       if (plan.stream) {
         expect(res.status).toBe(200);
-        const frames = await readFrames(res);
+        const frames = await readSseFrames(res);
         expect(frames.at(-1)?.data).toBe("[DONE]");
         expect(frames.filter((f) => f.data === "[DONE]")).toHaveLength(1);
         const chunks = chunksOf(frames);

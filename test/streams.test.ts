@@ -1,6 +1,7 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
-import { contentOf, readFrames } from "./support/sse.ts";
+import { contentOf } from "./support/sse.ts";
 
 const OTHER_KEY = "sk-other-tenant-key-0123456789";
 const e2e = useStack({ gateways: 2, extraApiKeys: [OTHER_KEY] });
@@ -27,7 +28,7 @@ describe("resumable streams", () => {
     };
 
     // Reference: the same fusion read whole.
-    const whole = await readFrames(await startFusion(0, body));
+    const whole = await readSseFrames(await startFusion(0, body));
     const expected = contentOf(whole);
     expect(expected).toContain(`Final answer from ${writer}`);
 
@@ -35,7 +36,7 @@ describe("resumable streams", () => {
     const first = await startFusion(0, body);
     const fusionId = first.headers.get("x-fusion-id");
     expect(fusionId).toMatch(/^gen-fusion-/);
-    const head = await readFrames(
+    const head = await readSseFrames(
       first,
       (fs) => fs.filter((f) => f.data && f.data !== "[DONE]").length === 3,
     );
@@ -47,20 +48,20 @@ describe("resumable streams", () => {
     });
     expect(resumed.status).toBe(200);
     expect(resumed.headers.get("content-type")).toContain("text/event-stream");
-    const tail = await readFrames(resumed);
+    const tail = await readSseFrames(resumed);
     expect(tail.at(-1)?.data).toBe("[DONE]");
     expect(contentOf(head) + contentOf(tail)).toBe(expected);
     const ids = [...head, ...tail].flatMap((f) => (f.id ? [f.id] : []));
     expect(new Set(ids).size).toBe(ids.length);
 
     // Without Last-Event-ID the stream replays from the start; the query form works for EventSource.
-    const replay = await readFrames(
+    const replay = await readSseFrames(
       await fetch(`${e2e.stack.gatewayUrl(1)}/api/v1/fusions/${fusionId}/stream`, {
         headers: auth(e2e.stack.apiKey),
       }),
     );
     expect(contentOf(replay)).toBe(expected);
-    const byQuery = await readFrames(
+    const byQuery = await readSseFrames(
       await fetch(`${e2e.stack.gatewayUrl(0)}/api/v1/fusions/${fusionId}/stream?last_event_id=${lastId}`, {
         headers: auth(e2e.stack.apiKey),
       }),
@@ -113,7 +114,7 @@ describe("resumable streams", () => {
       object: "fusion",
       status: expect.stringMatching(/queued|running/),
     });
-    await readFrames(res);
+    await readSseFrames(res);
   });
 });
 
@@ -131,12 +132,12 @@ describe("seeing the deliberation", () => {
     await e2e.control.script(panel[1] as string, { alwaysFail: { status: 400 } });
     const judge = uniqueModel("judge");
 
-    const quiet = await readFrames(await startFusion(0, fusionBody(panel, judge)));
-    const comments = quiet.filter((f) => f.comment?.startsWith("fusion.progress "));
+    const quiet = await readSseFrames(await startFusion(0, fusionBody(panel, judge)));
+    const comments = quiet.filter((f) => f.comment?.startsWith(" fusion.progress "));
     expect(comments.length).toBeGreaterThan(0);
     expect(quiet.some((f) => f.event)).toBe(false);
 
-    const loud = await readFrames(
+    const loud = await readSseFrames(
       await startFusion(1, fusionBody(panel, judge, { fusion: { progress: true } })),
     );
     const progress = loud
@@ -171,7 +172,7 @@ describe("seeing the deliberation", () => {
     const finished = progress.find((p) => p.stage === "panel" && p.status === "finished");
     expect(finished).toMatchObject({ model: panel[0], index: 0, latency_ms: expect.any(Number) });
     // The header works as well as the body field.
-    const byHeader = await readFrames(
+    const byHeader = await readSseFrames(
       await startFusion(0, fusionBody(panel, judge), { "x-fusion-progress": "true" }),
     );
     expect(byHeader.some((f) => f.event === "fusion.progress")).toBe(true);
@@ -271,7 +272,7 @@ describe("seeing the deliberation", () => {
   });
 
   it("streams carry the annotations on the finishing chunk", async () => {
-    const frames = await readFrames(
+    const frames = await readSseFrames(
       await startFusion(0, fusionBody([uniqueModel("p")], uniqueModel("judge"))),
     );
     const finishing = frames

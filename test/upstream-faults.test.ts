@@ -1,5 +1,7 @@
+import { readSseFrames } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
-import { readSse, uniqueModel, useStack } from "./support/fixture.ts";
+import { uniqueModel, useStack } from "./support/fixture.ts";
+import { dataOf } from "./support/sse.ts";
 
 /**
  * An upstream that answers garbage: every broken answer becomes an error of that one model (a failed
@@ -109,7 +111,7 @@ describe("a writer whose upstream answers garbage", () => {
       await e2e.control.script(judge, { corrupt: mode, onlyRoles: ["writer"] });
       const res = await fuse([uniqueModel("p")], judge, { stream: true });
       expect(res.status).toBe(200);
-      const { data } = await readSse(res);
+      const data = dataOf(await readSseFrames(res));
       expect(data.at(-1)).toBe("[DONE]");
       const chunks = data.filter((d): d is Record<string, unknown> => typeof d === "object" && d !== null);
       const last = chunks.at(-1) as {

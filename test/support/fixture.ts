@@ -61,23 +61,6 @@ export function uniqueModel(name: string): string {
   return `sim/${name}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Reads a raw SSE response into its data payloads (parsed) and comment lines. */
-export async function readSse(res: Response): Promise<{ data: unknown[]; comments: string[]; raw: string }> {
-  const raw = await res.text();
-  const data: unknown[] = [];
-  const comments: string[] = [];
-  for (const block of raw.split("\n\n")) {
-    for (const line of block.split("\n")) {
-      if (line.startsWith(":")) comments.push(line);
-      else if (line.startsWith("data: ")) {
-        const payload = line.slice(6);
-        data.push(payload === "[DONE]" ? "[DONE]" : JSON.parse(payload));
-      }
-    }
-  }
-  return { data, comments, raw };
-}
-
 /** The JSON body of a recorded upstream request (an empty object when there is none). */
 export function bodyOf(request: { body: unknown } | undefined): Record<string, unknown> {
   return (request?.body ?? {}) as Record<string, unknown>;

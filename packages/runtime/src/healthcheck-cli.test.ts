@@ -6,7 +6,8 @@ import { freePort } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
 import { healthPorts, isHealthy } from "./healthcheck-cli.ts";
 import { createLogger } from "./logger.ts";
-import { createMetrics, startMetricsServer } from "./metrics/metrics.ts";
+import { createMetrics } from "./metrics/fusion-metrics.ts";
+import { startMetricsServer } from "./metrics/metrics-server.ts";
 
 const logger = createLogger("healthcheck-test", "silent");
 

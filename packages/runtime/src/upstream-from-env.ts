@@ -1,14 +1,17 @@
-import type { Upstream } from "@fusion/llm-client";
+import type { FusionConfig, Upstream } from "@fusion/llm-client";
 import { ProviderRouter, UpstreamClient } from "@fusion/llm-client";
 import type { CommonEnv } from "./env/common-env.ts";
 import { upstreamApiKey } from "./env/common-env.ts";
-import { RedisSemaphore, type SemaphoreRedis } from "./leases/redis-semaphore.ts";
+import { RedisSemaphore } from "./leases/redis-semaphore.ts";
 import type { Logger } from "./logger.ts";
-import { recordUpstreamError } from "./metrics/metrics.ts";
+import { recordUpstreamError } from "./metrics/recorders.ts";
+import type { RedisClient } from "./redis/redis.ts";
 
 export interface UpstreamFromEnvOptions {
+  /** The providers file `FUSION_CONFIG` names, loaded at start-up (`loadProvidersFromEnv`); undefined without one. */
+  providers: FusionConfig | undefined;
   /** Holds the providers' concurrency limits (`max_concurrency`) across processes. */
-  redis?: SemaphoreRedis;
+  redis?: RedisClient;
   /** Namespace of those limits' keys: the queue prefix, which carries the hash tag. */
   keyPrefix?: string;
   /** Overrides `UPSTREAM_MAX_RETRIES` (and the providers' `max_retries`), e.g. 0 for a pure proxy. */
@@ -16,14 +19,14 @@ export interface UpstreamFromEnvOptions {
 }
 
 /**
- * The upstream of a service: a ProviderRouter over the providers of `FUSION_CONFIG` when it is set,
- * else one client of `UPSTREAM_BASE_URL`. Timeouts and retries from the environment are the defaults
+ * The upstream of a service: a ProviderRouter over the providers of `FUSION_CONFIG` when there is a
+ * providers file, else one client of `UPSTREAM_BASE_URL`. Timeouts and retries from the environment are the defaults
  * a provider may override.
  */
 export function createUpstreamFromEnv(
   env: CommonEnv,
   logger: Logger,
-  options: UpstreamFromEnvOptions = {},
+  options: UpstreamFromEnvOptions,
 ): Upstream {
   const defaults = {
     headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT_MS,
@@ -35,7 +38,7 @@ export function createUpstreamFromEnv(
     logger,
     onError: (error: Parameters<typeof recordUpstreamError>[0]) => recordUpstreamError(error),
   };
-  const config = env.FUSION_CONFIG;
+  const config = options.providers;
   if (!config) {
     return new UpstreamClient({
       ...defaults,

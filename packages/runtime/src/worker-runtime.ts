@@ -1,19 +1,17 @@
-import type { Upstream } from "@fusion/llm-client";
+import type { FusionConfig, Upstream } from "@fusion/llm-client";
 import { type Processor, Worker, type WorkerOptions } from "bullmq";
 import type { z } from "zod";
 import { CancelListener } from "./cancel.ts";
 import { ConfigError, commonEnvSchema, parseEnv } from "./env/common-env.ts";
+import { loadProvidersFromEnv } from "./env/providers-from-env.ts";
 import { workerEnvSchema } from "./env/worker-env.ts";
 import { EventWriter } from "./events/event-writer.ts";
 import { queueNames, type RetentionOptions } from "./jobs/job-catalog.ts";
 import { traceProcessor } from "./jobs/job-tracing.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import {
-  initMetrics,
-  instrumentProcessor,
-  observeFusionFinished,
-  startMetricsServer,
-} from "./metrics/metrics.ts";
+import { initMetrics } from "./metrics/fusion-metrics.ts";
+import { startMetricsServer } from "./metrics/metrics-server.ts";
+import { instrumentProcessor, observeFusionFinished } from "./metrics/recorders.ts";
 import { createRedisFromEnv, type RedisClient } from "./redis/redis.ts";
 import { bullmqTelemetry, shutdownTracing } from "./tracing/tracing.ts";
 import { createUpstreamFromEnv } from "./upstream-from-env.ts";
@@ -40,7 +38,10 @@ export interface WorkerRuntime<E extends WorkerRuntimeEnv = WorkerRuntimeEnv> {
   workers: Worker[];
 }
 
-/** Parses the environment once, opens the connections, and exits with a clear message when config is wrong. */
+/**
+ * Parses the environment and reads the providers file once, opens the connections, and exits with a
+ * clear message when config is wrong.
+ */
 export function createWorkerRuntime<S extends z.ZodObject>(
   service: string,
   extra: S,
@@ -48,8 +49,10 @@ export function createWorkerRuntime<S extends z.ZodObject>(
   const logger = createLogger(service);
   const schema = workerRuntimeEnvSchema.extend(extra.shape);
   let env: WorkerRuntimeEnv & z.infer<S>;
+  let providers: FusionConfig | undefined;
   try {
     env = parseEnv(schema) as WorkerRuntimeEnv & z.infer<S>;
+    providers = loadProvidersFromEnv(env);
   } catch (err) {
     logger.fatal(err instanceof ConfigError ? err.message : String(err));
     process.exit(1);
@@ -71,7 +74,7 @@ export function createWorkerRuntime<S extends z.ZodObject>(
     ready: () => workerConnection.status === "ready" && workers.every((w) => w.isRunning()),
   });
   cancel.start().catch((err) => logger.error({ err }, "cannot subscribe to cancellations"));
-  const upstream = createUpstreamFromEnv(env, logger, { redis, keyPrefix: env.QUEUE_PREFIX });
+  const upstream = createUpstreamFromEnv(env, logger, { providers, redis, keyPrefix: env.QUEUE_PREFIX });
   return {
     service,
     env,

@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { chat, tool, user } from "./test-support.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { chat, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
-beforeEach(() => control.clearScripts());
+const sim = useSimulator();
+beforeEach(() => sim.control.clearScripts());
 
 const ask = (model: string, extra: object = {}) => chat(sim.url, { model, messages: [user("hi")], ...extra });
 
 describe("failures", () => {
   it("consumes scripted failures in order, with Retry-After, then answers", async () => {
-    await control.script("sim/flaky", {
+    await sim.control.script("sim/flaky", {
       failures: [{ status: 429, retryAfter: 2, message: "slow down" }, { status: 503 }],
     });
     const first = await ask("sim/flaky");
@@ -31,13 +22,13 @@ describe("failures", () => {
     expect((await ask("sim/flaky")).status).toBe(200);
 
     // Setting the script again resets the counter.
-    await control.script("sim/flaky", { failures: [{ status: 500 }] });
+    await sim.control.script("sim/flaky", { failures: [{ status: 500 }] });
     expect((await ask("sim/flaky")).status).toBe(500);
     expect((await ask("sim/flaky")).status).toBe(200);
   });
 
   it("alwaysFail fails every request, streaming or not", async () => {
-    await control.script("sim/fail-all", { alwaysFail: { status: 502, message: "down" } });
+    await sim.control.script("sim/fail-all", { alwaysFail: { status: 502, message: "down" } });
     for (const stream of [false, true, false]) {
       const res = await ask("sim/fail-all", { stream });
       expect(res.status).toBe(502);
@@ -46,14 +37,14 @@ describe("failures", () => {
   });
 
   it("onlyRoles restricts the script to those roles", async () => {
-    await control.script("sim/judge-fails", { alwaysFail: { status: 500 }, onlyRoles: ["judge"] });
+    await sim.control.script("sim/judge-fails", { alwaysFail: { status: 500 }, onlyRoles: ["judge"] });
     expect((await ask("sim/judge-fails")).status).toBe(200);
     const judge = await ask("sim/judge-fails", { response_format: { type: "json_object" } });
     expect(judge.status).toBe(500);
   });
 
   it("is keyed by the exact slug as sent", async () => {
-    await control.script("~openai/gpt-latest", { alwaysFail: { status: 500 } });
+    await sim.control.script("~openai/gpt-latest", { alwaysFail: { status: 500 } });
     expect((await ask("~openai/gpt-latest")).status).toBe(500);
     expect((await ask("openai/gpt-sim-1")).status).toBe(200);
   });
@@ -61,7 +52,7 @@ describe("failures", () => {
 
 describe("timing", () => {
   it("latencyMs delays the response headers", async () => {
-    await control.script("sim/latent", { latencyMs: 150 });
+    await sim.control.script("sim/latent", { latencyMs: 150 });
     const started = Date.now();
     const res = await ask("sim/latent");
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
@@ -69,7 +60,7 @@ describe("timing", () => {
   });
 
   it("hangMs goes silent after the headers and the first chunk", async () => {
-    await control.script("sim/hang", { hangMs: 5_000 });
+    await sim.control.script("sim/hang", { hangMs: 5_000 });
     const started = Date.now();
     const res = await ask("sim/hang", { stream: true, tools: [tool("web_search")] });
     expect(res.status).toBe(200);

@@ -39,7 +39,7 @@ function str(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
-export function contentText(content: unknown): string {
+function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content

@@ -17,10 +17,10 @@ export interface SimUsage {
 }
 
 /** Tokens each emitted tool call counts for. */
-export const TOOL_CALL_TOKENS = 10;
+const TOOL_CALL_TOKENS = 10;
 
 /** Splits text into word tokens: each is one word plus the whitespace after it. */
-export function wordTokens(text: string): string[] {
+function wordTokens(text: string): string[] {
   return text.match(/\s*\S+\s*/g) ?? (text === "" ? [] : [text]);
 }
 
@@ -45,7 +45,7 @@ function wireToolCall(call: EmittedToolCall) {
 }
 
 /** The non-streaming `chat.completion` object. */
-export function completionObject(meta: ResponseMeta, turn: Turn, usage: SimUsage) {
+function completionObject(meta: ResponseMeta, turn: Turn, usage: SimUsage) {
   const message =
     turn.toolCalls.length > 0
       ? {
@@ -65,7 +65,7 @@ export function completionObject(meta: ResponseMeta, turn: Turn, usage: SimUsage
 }
 
 /** Splits tool-call arguments into at least two pieces. */
-export function argumentPieces(args: string): string[] {
+function argumentPieces(args: string): string[] {
   const count = Math.max(2, Math.min(6, Math.ceil(args.length / 16)));
   const size = Math.max(1, Math.ceil(args.length / count));
   const pieces: string[] = [];
@@ -84,7 +84,7 @@ function chunk(meta: ResponseMeta, delta: object, finish: string | null = null) 
 }
 
 /** The `chat.completion.chunk` objects of a streamed turn, in order, without the usage chunk. */
-export function streamChunks(meta: ResponseMeta, turn: Turn): object[] {
+function streamChunks(meta: ResponseMeta, turn: Turn): object[] {
   const chunks: object[] = [chunk(meta, { role: "assistant" })];
   for (const token of wordTokens(turn.text)) chunks.push(chunk(meta, { content: token }));
   turn.toolCalls.forEach((call, index) => {
@@ -115,7 +115,7 @@ const sse = (value: object | string) =>
   `data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`;
 const DONE = "data: [DONE]\n\n";
 
-export const ERROR_CHUNK_BODY = {
+const ERROR_CHUNK_BODY = {
   error: { code: 502, message: "provider went away" },
   choices: [{ index: 0, delta: {}, finish_reason: "error" }],
 };

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { chat, completion, tool, user } from "./test-support.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { chat, completion, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
+const sim = useSimulator();
 beforeEach(async () => {
-  await control.clearScripts();
-  await control.clearRequests();
+  await sim.control.clearScripts();
+  await sim.control.clearRequests();
 });
 
 const text = async (res: Response) => (await completion(res)).choices[0]?.message.content;
@@ -45,7 +36,7 @@ describe("plain role", () => {
       });
       expect(body.choices[0]?.finish_reason).toBe("stop");
     }
-    const recorded = await control.requests({ role: "plain" });
+    const recorded = await sim.control.requests({ role: "plain" });
     expect(recorded.map((r) => r.path)).toEqual([
       "/v1/chat/completions",
       "/api/v1/chat/completions",
@@ -93,7 +84,7 @@ describe("plain role", () => {
   });
 
   it("lets a script replace the text", async () => {
-    await control.script("sim/reply", { reply: "Scripted words." });
+    await sim.control.script("sim/reply", { reply: "Scripted words." });
     expect(await text(await chat(sim.url, { model: "sim/reply", messages: [user("x")] }))).toBe(
       "Scripted words.",
     );
@@ -127,7 +118,7 @@ describe("decider role", () => {
     expect(choice?.message.tool_calls?.[0]?.function.name).toBe("openrouter_fusion");
     expect(JSON.parse(choice?.message.tool_calls?.[0]?.function.arguments ?? "")).toEqual({ question });
     expect(body.usage.completion_tokens).toBe(10);
-    expect((await control.requests())[0]?.role).toBe("decider");
+    expect((await sim.control.requests())[0]?.role).toBe("decider");
   });
 
   it("calls it for long questions and answers short plain ones directly", async () => {
@@ -143,8 +134,8 @@ describe("decider role", () => {
   });
 
   it("follows the fusion script", async () => {
-    await control.script("sim/always", { fusion: "call" });
-    await control.script("sim/never", { fusion: "decline" });
+    await sim.control.script("sim/always", { fusion: "call" });
+    await sim.control.script("sim/never", { fusion: "decline" });
     const always = await completion(
       await chat(sim.url, { model: "sim/always", messages: [user("hi")], tools: offer }),
     );
@@ -160,7 +151,7 @@ describe("decider role", () => {
   });
 
   it("calls a scripted or requested client tool once", async () => {
-    await control.script("sim/tool", { callTool: { name: "get_weather", arguments: { city: "Paris" } } });
+    await sim.control.script("sim/tool", { callTool: { name: "get_weather", arguments: { city: "Paris" } } });
     const tools = [...offer, tool("get_weather")];
     const first = await completion(await chat(sim.url, { model: "sim/tool", messages: [user("hi")], tools }));
     const call = first.choices[0]?.message.tool_calls?.[0];
@@ -208,7 +199,7 @@ describe("writer role", () => {
     expect(body.choices[0]?.message.content).toBe(
       "Final answer from openai/gpt-sim-1. Consensus: Both are fine. Panel: a/one, b/two. Failed: c/three.",
     );
-    expect((await control.requests())[0]?.role).toBe("writer");
+    expect((await sim.control.requests())[0]?.role).toBe("writer");
   });
 
   it("says when no analysis was available or the panel failed", async () => {

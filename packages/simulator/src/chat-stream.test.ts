@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { assemble, chat, completion, ssePayloads, tool, user } from "./test-support.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { assemble, chat, completion, ssePayloads, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
-beforeEach(() => control.clearScripts());
+const sim = useSimulator();
+beforeEach(() => sim.control.clearScripts());
 
 const streamBody = (model: string, extra: object = {}) => ({
   model,
@@ -49,7 +40,7 @@ describe("streaming", () => {
   });
 
   it("streams tool calls as fragments that reassemble to valid JSON", async () => {
-    await control.script("sim/parallel", { parallelTools: 3 });
+    await sim.control.script("sim/parallel", { parallelTools: 3 });
     const res = await chat(
       sim.url,
       streamBody("sim/parallel", { tools: [tool("web_search"), tool("web_fetch")] }),
@@ -78,7 +69,7 @@ describe("streaming", () => {
   });
 
   it("waits tokenDelayMs between chunks", async () => {
-    await control.script("sim/slow", { tokenDelayMs: 15, reply: "one two three" });
+    await sim.control.script("sim/slow", { tokenDelayMs: 15, reply: "one two three" });
     const started = Date.now();
     const out = await assemble(await chat(sim.url, streamBody("sim/slow")));
     expect(out.content).toBe("one two three");
@@ -89,7 +80,7 @@ describe("streaming", () => {
 
 describe("corrupt streams", () => {
   const corrupt = async (mode: string, stream = true) => {
-    await control.script("sim/corrupt", { corrupt: mode as "truncated" });
+    await sim.control.script("sim/corrupt", { corrupt: mode as "truncated" });
     return chat(sim.url, { ...streamBody("sim/corrupt"), stream });
   };
 

@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { chat, user } from "./test-support.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { chat, user, useSimulator } from "./test-support.ts";
 
 describe("chat concurrency", () => {
-  let sim: RunningSimulator;
-  beforeAll(async () => {
-    sim = await startSimulator();
+  const sim = useSimulator();
+  beforeAll(() => {
     sim.state.setScript("sim/slow", { latencyMs: 150 });
     sim.state.setScript("sim/slow-stream", { tokenDelayMs: 60 });
   });
-  afterAll(() => sim.close());
 
   it("counts chat requests in flight, the most at once, and nothing else", async () => {
     sim.concurrency.reset();

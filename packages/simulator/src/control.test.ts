@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createSimulatorApp } from "./app.ts";
 import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
 import { SimulatorState } from "./state.ts";
-import { chat, tool, user } from "./test-support.ts";
+import { chat, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
+const sim = useSimulator();
+/** A control client given the URL with a trailing slash. */
 let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
+beforeAll(() => {
   control = new SimulatorControl(`${sim.url}/`);
 });
-afterAll(() => sim.close());
 
 describe("control API", () => {
   it("is healthy", async () => {

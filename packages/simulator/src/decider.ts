@@ -5,7 +5,7 @@ import { type Turn, type TurnContext, textTurn, toolTurn } from "./turn.ts";
 const FUSION_KEYWORDS = ["deliberate", "compare", "research", "pros and cons", "analy", "fusion"];
 
 /** The `auto` decision: deliberate on questions that ask for it or are long. */
-export function wantsFusion(question: string): boolean {
+function wantsFusion(question: string): boolean {
   const lower = question.toLowerCase();
   return question.length > 200 || FUSION_KEYWORDS.some((k) => lower.includes(k));
 }
@@ -15,9 +15,7 @@ export function wantsFusion(question: string): boolean {
  * last user message (when that function is offered). It is called once per conversation: when the
  * conversation already holds its result, the model moves on.
  */
-export function requestedToolCall(
-  ctx: TurnContext,
-): { name: string; arguments: Record<string, unknown> } | null {
+function requestedToolCall(ctx: TurnContext): { name: string; arguments: Record<string, unknown> } | null {
   const req: SimRequest = ctx.req;
   if (req.toolChoice === "none") return null;
   let wanted: { name: string; arguments: Record<string, unknown> } | null = null;

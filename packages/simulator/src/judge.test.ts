@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Script } from "./script.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { chat, completion, tool, user } from "./test-support.ts";
+import { chat, completion, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
+const sim = useSimulator();
 beforeEach(async () => {
-  await control.clearScripts();
-  await control.clearRequests();
+  await sim.control.clearScripts();
+  await sim.control.clearRequests();
 });
 
 const prompt = [
@@ -51,7 +42,7 @@ describe("judge role", () => {
       "c/three",
     ]);
     expect(analysis.blind_spots).toEqual(["Long-term costs were not addressed."]);
-    expect((await control.requests())[0]?.role).toBe("judge");
+    expect((await sim.control.requests())[0]?.role).toBe("judge");
   });
 
   it("has no contradictions with a single panelist, and accepts json_object", async () => {
@@ -83,13 +74,13 @@ describe("judge role", () => {
     };
     for (const [output, check] of Object.entries(outputs)) {
       const model = `sim/judge-${output}`;
-      await control.script(model, { judgeOutput: output as Script["judgeOutput"] });
+      await sim.control.script(model, { judgeOutput: output as Script["judgeOutput"] });
       check(await judge(model));
     }
   });
 
   it("invalid-then-valid breaks only the first judge answer of the model", async () => {
-    await control.script("sim/retry-judge", { judgeOutput: "invalid-then-valid" });
+    await sim.control.script("sim/retry-judge", { judgeOutput: "invalid-then-valid" });
     expect(() => JSON.parse("x")).toThrow();
     const first = await judge("sim/retry-judge");
     expect(() => JSON.parse(first)).toThrow();

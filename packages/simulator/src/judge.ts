@@ -4,12 +4,12 @@ import type { Script } from "./script.ts";
 import { type Turn, type TurnContext, textTurn } from "./turn.ts";
 
 /** Panel models named in the judge prompt as `<response model="...">`. */
-export function panelModels(prompt: string): string[] {
+function panelModels(prompt: string): string[] {
   return [...prompt.matchAll(/<response model="([^"]+)">/g)].map((m) => m[1] ?? "");
 }
 
 /** The http(s) URLs each panelist's answer mentions, by model, from the judge prompt. */
-export function panelSources(prompt: string): Map<string, string[]> {
+function panelSources(prompt: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const m of prompt.matchAll(/<response model="([^"]+)">([\s\S]*?)<\/response>/g)) {
     const urls = [...(m[2] ?? "").matchAll(/https?:\/\/[^\s,"')<>]+[^\s,"')<>.]/g)].map((u) => u[0]);
@@ -22,7 +22,7 @@ export function panelSources(prompt: string): Map<string, string[]> {
  * A valid analysis of the given panel, in the shape of the service's `analysisSchema`. Unique
  * insights name the sources their panelist cited.
  */
-export function simulatedAnalysis(models: string[], sources: Map<string, string[]> = new Map()) {
+function simulatedAnalysis(models: string[], sources: Map<string, string[]> = new Map()) {
   const [first, second] = models;
   return {
     consensus: [`All ${models.length} panelists agree on the core answer.`],
@@ -51,7 +51,7 @@ export function simulatedAnalysis(models: string[], sources: Map<string, string[
 }
 
 /** The judge's content for the scripted output shape. `answerIndex` counts this model's judge answers. */
-export function judgeContent(
+function judgeContent(
   output: NonNullable<Script["judgeOutput"]>,
   models: string[],
   answerIndex: number,

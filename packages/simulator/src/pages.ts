@@ -11,7 +11,7 @@ function escapeHtml(text: string): string {
 }
 
 /** The paragraphs of a page's article: the text an extractor should keep. */
-export function articleParagraphs(slug: string): string[] {
+function articleParagraphs(slug: string): string[] {
   return [
     `The ${slug} article explains fusion deliberation in detail.`,
     "A panel of models answers the same question in parallel, each with its own web research.",
@@ -21,7 +21,7 @@ export function articleParagraphs(slug: string): string[] {
 }
 
 /** A deterministic HTML document whose head, nav, header and footer are noise an extractor must drop. */
-export function pageHtml(slug: string, extraParagraphs: string[] = []): string {
+function pageHtml(slug: string, extraParagraphs: string[] = []): string {
   const s = escapeHtml(slug);
   const paragraphs = [...articleParagraphs(slug), ...extraParagraphs]
     .map((p) => `      <p>${escapeHtml(p)}</p>`)
@@ -52,7 +52,7 @@ ${paragraphs}
 let largePage: string | undefined;
 
 /** About 3 MB of HTML. */
-export function largePageHtml(): string {
+function largePageHtml(): string {
   if (largePage === undefined) {
     const paragraph = "This paragraph repeats to make the page large. ".repeat(20).trim();
     largePage = pageHtml(

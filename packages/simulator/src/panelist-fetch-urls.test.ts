@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
+import { describe, expect, it } from "vitest";
 import { scriptSchema } from "./script.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { chat, completion, tool, user } from "./test-support.ts";
+import { chat, completion, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
+const sim = useSimulator();
 
 const webTools = [tool("web_search"), tool("web_fetch")];
 const urls = ["http://127.0.0.1:9/private", "file:///etc/passwd", "http://2130706433/"];
@@ -25,7 +16,7 @@ describe("script fetchUrls", () => {
   });
 
   it("makes the panelist's first tool turn fetch each URL in parallel instead of searching", async () => {
-    await control.script("sim/fetcher", { fetchUrls: urls });
+    await sim.control.script("sim/fetcher", { fetchUrls: urls });
     const body = await completion(
       await chat(sim.url, { model: "sim/fetcher", messages: [user("look")], tools: webTools }),
     );
@@ -35,7 +26,7 @@ describe("script fetchUrls", () => {
   });
 
   it("is ignored when web_fetch is not offered", async () => {
-    await control.script("sim/searcher", { fetchUrls: urls });
+    await sim.control.script("sim/searcher", { fetchUrls: urls });
     const body = await completion(
       await chat(sim.url, { model: "sim/searcher", messages: [user("look")], tools: [tool("web_search")] }),
     );

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { type CompletionShape, chat, completion, tool, user } from "./test-support.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { type CompletionShape, chat, completion, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
+const sim = useSimulator();
 beforeEach(async () => {
-  await control.clearScripts();
-  await control.clearRequests();
+  await sim.control.clearScripts();
+  await sim.control.clearRequests();
 });
 
 const webTools = [tool("web_search"), tool("web_fetch")];
@@ -59,7 +50,7 @@ describe("panelist role", () => {
     const call = first.body.choices[0]?.message.tool_calls?.[0];
     expect(call?.function.name).toBe("web_search");
     expect(JSON.parse(call?.function.arguments ?? "")).toEqual({ query: question });
-    expect((await control.requests())[0]?.role).toBe("panelist");
+    expect((await sim.control.requests())[0]?.role).toBe("panelist");
 
     const second = await turn("~openai/gpt-latest", first.messages, execute);
     const content = second.body.choices[0]?.message.content ?? "";
@@ -70,7 +61,7 @@ describe("panelist role", () => {
   });
 
   it("searches then fetches the first result when toolSteps is 2", async () => {
-    await control.script("sim/deep", { toolSteps: 2 });
+    await sim.control.script("sim/deep", { toolSteps: 2 });
     let state = await turn("sim/deep", [user("Research the pros and cons")], execute);
     state = await turn("sim/deep", state.messages, execute);
     const fetchCall = state.body.choices[0]?.message.tool_calls?.[0];
@@ -98,7 +89,7 @@ describe("panelist role", () => {
       await chat(sim.url, { model: "p", messages: [user("x")], tools: webTools, tool_choice: "none" }),
     );
     expect(none.choices[0]?.message.content).toBe("Answer from p: x.");
-    await control.script("sim/no-tools", { toolSteps: 0 });
+    await sim.control.script("sim/no-tools", { toolSteps: 0 });
     const zero = await completion(
       await chat(sim.url, { model: "sim/no-tools", messages: [user("x")], tools: webTools }),
     );
@@ -106,7 +97,7 @@ describe("panelist role", () => {
   });
 
   it("keeps calling tools when toolSteps is endless", async () => {
-    await control.script("sim/endless", { toolSteps: "endless" });
+    await sim.control.script("sim/endless", { toolSteps: "endless" });
     let state = { messages: [user("loop")] as Message[] };
     const names: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -118,8 +109,8 @@ describe("panelist role", () => {
   });
 
   it("breaks the first tool call when scripted", async () => {
-    await control.script("sim/bad-json", { badToolCall: "invalid-json" });
-    await control.script("sim/bad-name", { badToolCall: "unknown-tool" });
+    await sim.control.script("sim/bad-json", { badToolCall: "invalid-json" });
+    await sim.control.script("sim/bad-name", { badToolCall: "unknown-tool" });
     const badJson = await completion(
       await chat(sim.url, { model: "sim/bad-json", messages: [user("x")], tools: webTools }),
     );

@@ -3,7 +3,7 @@ import { WEB_FETCH_TOOL, WEB_SEARCH_TOOL } from "./roles.ts";
 import { type Turn, type TurnContext, textTurn, toolTurn } from "./turn.ts";
 
 /** Assistant turns with tool calls so far: the tool loop's step number. */
-export function toolSteps(ctx: TurnContext): number {
+function toolSteps(ctx: TurnContext): number {
   return ctx.req.messages.filter((m) => m.role === "assistant" && m.toolCalls.length > 0).length;
 }
 
@@ -69,7 +69,7 @@ export function webToolTurn(ctx: TurnContext): Turn {
 }
 
 /** The panelist's answer, citing what the tools returned. */
-export function panelistAnswer(ctx: TurnContext): Turn {
+function panelistAnswer(ctx: TurnContext): Turn {
   if (ctx.script.reply !== undefined) return textTurn(ctx.script.reply);
   let text = `Answer from ${ctx.concreteModel}: ${lastUserText(ctx.req).slice(0, 80)}.`;
   const tools = toolMessages(ctx.req);

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
-import { chat, tool, user } from "./test-support.ts";
+import { describe, expect, it } from "vitest";
+import { chat, tool, user, useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-let control: SimulatorControl;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  control = new SimulatorControl(sim.url);
-});
-afterAll(() => sim.close());
+const sim = useSimulator();
 
 describe("request counts", () => {
   it("counts recorded requests by role and model without their bodies", async () => {
-    await control.clearRequests();
-    expect(await control.requestCounts()).toEqual({ total: 0, byRole: {}, byModel: {} });
+    await sim.control.clearRequests();
+    expect(await sim.control.requestCounts()).toEqual({ total: 0, byRole: {}, byModel: {} });
 
     await chat(sim.url, {
       model: "sim/panel",
@@ -30,7 +21,7 @@ describe("request counts", () => {
     await chat(sim.url, { model: "sim/plain", stream: true, messages: [user("hi")] });
     await fetch(`${sim.url}/v1/models`);
 
-    const counts = await control.requestCounts();
+    const counts = await sim.control.requestCounts();
     expect(counts).toEqual({
       total: 4,
       byRole: { panelist: 2, plain: 1, other: 1 },
@@ -39,7 +30,7 @@ describe("request counts", () => {
     const raw = await (await fetch(`${sim.url}/_sim/request-counts`)).text();
     expect(raw).not.toContain("Compare A and B");
 
-    await control.clearRequests();
-    expect((await control.requestCounts()).total).toBe(0);
+    await sim.control.clearRequests();
+    expect((await sim.control.requestCounts()).total).toBe(0);
   });
 });

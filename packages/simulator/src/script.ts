@@ -7,7 +7,7 @@ export type Role = z.infer<typeof roleSchema>;
 const delaySchema = z.number().int().min(0).max(600_000);
 const statusSchema = z.number().int().min(400).max(599);
 
-export const judgeOutputs = [
+const judgeOutputs = [
   "valid",
   "fenced",
   "prose",
@@ -17,13 +17,7 @@ export const judgeOutputs = [
   "empty",
 ] as const;
 
-export const corruptions = [
-  "garbage-sse",
-  "invalid-json",
-  "truncated",
-  "empty-choices",
-  "error-chunk",
-] as const;
+const corruptions = ["garbage-sse", "invalid-json", "truncated", "empty-choices", "error-chunk"] as const;
 
 /**
  * How one model (by the exact slug the request sends) behaves. Every field is optional; an empty

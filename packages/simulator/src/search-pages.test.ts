@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimulatorControl } from "./control-client.ts";
-import { type RunningSimulator, startSimulator } from "./server.ts";
+import { describe, expect, it } from "vitest";
+import { useSimulator } from "./test-support.ts";
 
-let sim: RunningSimulator;
-
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(() => sim.close());
+const sim = useSimulator();
 
 interface SearchBody {
   query: string;
@@ -49,10 +43,9 @@ describe("search", () => {
   it("rejects a missing q or another format, and fails when told to", async () => {
     expect((await fetch(`${sim.url}/search?format=json`)).status).toBe(400);
     expect((await fetch(`${sim.url}/search?q=x&format=html`)).status).toBe(400);
-    const control = new SimulatorControl(sim.url);
-    await control.searchFails(true);
+    await sim.control.searchFails(true);
     expect((await fetch(`${sim.url}/search?q=x&format=json`)).status).toBe(500);
-    await control.searchFails(false);
+    await sim.control.searchFails(false);
     expect((await fetch(`${sim.url}/search?q=x&format=json`)).status).toBe(200);
   });
 });

@@ -1,10 +1,10 @@
 import type { Context } from "hono";
 import type { SimulatorState } from "./state.ts";
 
-export const SEARCH_RESULT_COUNT = 8;
+const SEARCH_RESULT_COUNT = 8;
 
 /** Lowercase words joined by dashes, at most `max` characters ("query" when nothing is left). */
-export function slugify(text: string, max = 40): string {
+function slugify(text: string, max = 40): string {
   const slug = text
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
@@ -23,7 +23,7 @@ export interface SearchResult {
 }
 
 /** The deterministic results for a query; their URLs point at this simulator's pages. */
-export function searchResults(query: string, baseUrl: string): SearchResult[] {
+function searchResults(query: string, baseUrl: string): SearchResult[] {
   const slug = slugify(query);
   return Array.from({ length: SEARCH_RESULT_COUNT }, (_, i) => ({
     url: `${baseUrl}/pages/result-${i + 1}-${slug}`,

@@ -1,4 +1,6 @@
-/** Helpers for the simulator's own tests. */
+/** Helpers for tests that talk to a simulator: its own, and those of the packages it stands in for. */
+
+export { useSimulator } from "./use-simulator.ts";
 
 export function chat(
   baseUrl: string,

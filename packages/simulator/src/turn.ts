@@ -31,7 +31,7 @@ export function textTurn(text: string): Turn {
   return { text, toolCalls: [] };
 }
 
-export function toolCallId(ctx: TurnContext, index: number): string {
+function toolCallId(ctx: TurnContext, index: number): string {
   return `call_sim_${ctx.seq}_${index}`;
 }
 

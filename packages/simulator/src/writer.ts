@@ -11,7 +11,7 @@ function stringList(value: unknown): string[] {
 }
 
 /** Summarises the fusion tool result so that tests can see what the writer received. */
-export function describeFusionResult(content: string): string {
+function describeFusionResult(content: string): string {
   let result: unknown;
   try {
     result = JSON.parse(content);

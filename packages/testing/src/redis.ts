@@ -118,7 +118,7 @@ export async function startRedisServer(): Promise<RedisFixture> {
   };
 }
 
-export async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
+async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -45,7 +45,7 @@ export interface ResolvedWebToolsConfig {
   lookup: LookupFn;
 }
 
-export const defaultLookup: LookupFn = async (hostname) => {
+const defaultLookup: LookupFn = async (hostname) => {
   const results = await dnsLookup(hostname, { all: true, verbatim: true });
   return results.map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
 };

@@ -118,7 +118,7 @@ const RANGE_WORDS: Record<string, string> = {
 };
 
 /** "a private address", "a loopback address (IPv4-mapped)" and so on. */
-export function describeRange(range: string): string {
+function describeRange(range: string): string {
   const [outer = range, inner] = range.split(":");
   if (inner !== undefined) {
     const words = RANGE_WORDS[inner] ?? `a non-public address (${inner})`;
@@ -159,7 +159,7 @@ function parseAllowEntry(raw: string): AllowEntry | undefined {
 }
 
 /** The host name of a URL without IPv6 brackets. */
-export function bareHostname(url: URL): string {
+function bareHostname(url: URL): string {
   const host = url.hostname;
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }

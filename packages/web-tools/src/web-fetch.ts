@@ -60,7 +60,7 @@ function sniffKind(bytes: Buffer): "html" | "text" | "unsupported" {
 }
 
 /** Cuts text to at most `limit` UTF-16 units without splitting a surrogate pair. */
-export function cutText(text: string, limit: number): string {
+function cutText(text: string, limit: number): string {
   if (text.length <= limit) return text;
   let end = limit;
   const last = text.charCodeAt(end - 1);

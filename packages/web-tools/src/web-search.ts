@@ -20,7 +20,7 @@ export interface WebSearchResult {
   results: SearchResultItem[];
 }
 
-export const SEARCH_UNAVAILABLE =
+const SEARCH_UNAVAILABLE =
   "web_search is not available: no search backend is configured on this server (SEARXNG_URL)";
 
 const SNIPPET_CHARS = 500;

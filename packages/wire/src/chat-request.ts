@@ -8,7 +8,7 @@ export const FUSION_TOOL_NAME = "openrouter_fusion";
 export const FUSION_TOOL_TYPE = "openrouter:fusion";
 export const FUSION_DEPTH_HEADER = "x-openrouter-fusion-depth";
 
-export const MAX_PANEL = 8;
+const MAX_PANEL = 8;
 export const DEFAULT_MAX_TOOL_CALLS = 8;
 
 const modelSlug = z
@@ -48,10 +48,10 @@ export const fusionFieldsSchema = z.looseObject({
 });
 export type FusionFields = z.infer<typeof fusionFieldsSchema>;
 
-export const fusionPluginSchema = fusionFieldsSchema.extend({ id: z.literal("fusion") });
+const fusionPluginSchema = fusionFieldsSchema.extend({ id: z.literal("fusion") });
 const otherPluginSchema = z.looseObject({ id: z.string().min(1) });
 
-export const fusionToolEntrySchema = z.looseObject({
+const fusionToolEntrySchema = z.looseObject({
   type: z.literal(FUSION_TOOL_TYPE),
   parameters: fusionFieldsSchema.optional(),
 });
@@ -74,7 +74,7 @@ function checkFusionEntries(isFusion: (entry: Record<string, unknown>) => boolea
   };
 }
 
-const toolChoiceSchema = z.union([
+export const toolChoiceSchema = z.union([
   z.enum(["none", "auto", "required"]),
   z.looseObject({ type: z.literal("function"), function: z.looseObject({ name: z.string() }) }),
   z.looseObject({ type: z.literal(FUSION_TOOL_TYPE) }),

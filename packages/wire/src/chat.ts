@@ -13,7 +13,7 @@ export const toolCallSchema = z.looseObject({
 export type ToolCall = z.infer<typeof toolCallSchema>;
 
 const contentPartSchema = z.looseObject({ type: z.string() });
-export const messageContentSchema = z.union([z.string(), z.array(contentPartSchema), z.null()]);
+const messageContentSchema = z.union([z.string(), z.array(contentPartSchema), z.null()]);
 
 export const chatMessageSchema = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
@@ -32,7 +32,6 @@ export const functionToolSchema = z.looseObject({
     parameters: z.record(z.string(), z.unknown()).optional(),
   }),
 });
-export type FunctionTool = z.infer<typeof functionToolSchema>;
 
 export const usageSchema = z.looseObject({
   prompt_tokens: z.number().default(0),
@@ -62,7 +61,7 @@ export const chatCompletionSchema = z.looseObject({
 });
 export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
 
-export const toolCallDeltaSchema = z.looseObject({
+const toolCallDeltaSchema = z.looseObject({
   index: z.number(),
   id: z.string().optional(),
   type: z.string().optional(),

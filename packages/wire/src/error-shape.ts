@@ -56,7 +56,7 @@ export function errorBody(
   return { error: { code: status, message, type: named, ...(metadata ? { metadata } : {}) } };
 }
 
-export function statusToCode(status: number): ErrorCode {
+function statusToCode(status: number): ErrorCode {
   for (const [code, s] of Object.entries(errorStatus)) {
     if (s === status) return code as ErrorCode;
   }

@@ -90,7 +90,7 @@ export const analysisJsonSchema = {
   },
 } as const;
 
-export const serverToolUseSchema = z.object({
+const serverToolUseSchema = z.object({
   web_search_requests: z.number(),
   tool_calls_requested: z.number(),
   tool_calls_executed: z.number(),
@@ -99,14 +99,39 @@ export const serverToolUseSchema = z.object({
 const urlSchema = z.object({ url: z.string(), title: z.string().optional() });
 
 /**
+ * Why a panelist failed. The upstream client's error kinds (`http` with its status, `timeout`,
+ * `network`, `protocol`, `aborted`), and the stage's own: `deadline` (the panel stage's deadline
+ * passed), `no_text` (the model answered with no text), `crashed` (anything else, including a panel
+ * job whose worker died). `status` is the HTTP status (or the numeric code of an error chunk) when
+ * there is one.
+ */
+const panelFailureKinds = [
+  "http",
+  "timeout",
+  "network",
+  "protocol",
+  "aborted",
+  "deadline",
+  "no_text",
+  "crashed",
+] as const;
+export const panelFailureSchema = z.object({
+  kind: z.enum(panelFailureKinds),
+  status: z.number().int().optional(),
+});
+export type PanelFailure = z.infer<typeof panelFailureSchema>;
+
+/**
  * What one panelist returns, answer or failure: kept small, because BullMQ stores a child's value
  * several times. A failure is returned rather than thrown so that the tokens it spent still count.
+ * A failed panelist carries `failure` (what went wrong, typed) and `error` (the same, for people).
  */
 export const panelResultSchema = z.object({
   model: z.string(),
   status: z.enum(["ok", "failed", "cancelled"]),
   content: z.string(),
   error: z.string().optional(),
+  failure: panelFailureSchema.optional(),
   usage: usageSchema,
   serverToolUse: serverToolUseSchema,
   urls: z.array(urlSchema),
@@ -127,7 +152,7 @@ export const stageSchema = z.object({
 });
 export type Stage = z.infer<typeof stageSchema>;
 
-export const failureReasons = [
+const failureReasons = [
   "all_panels_failed",
   "rate_limited",
   "fusion_invocation_capped",

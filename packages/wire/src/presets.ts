@@ -42,9 +42,6 @@ export const presets = {
   },
 } as const satisfies Record<string, Preset>;
 
-export type PresetSlug = keyof typeof presets;
-export const presetSlugs = Object.keys(presets) as [PresetSlug, ...PresetSlug[]];
-
 /**
  * The presets a deployment knows, and what a fusion that names neither a preset nor models uses. The
  * built-in one, unless a providers file (`FUSION_CONFIG`) redefines presets; see `presetCatalog`.

@@ -1,51 +1,37 @@
-import type { Upstream } from "@fusion/llm-client";
-import type { EventRelay, Logger, RedisClient } from "@fusion/runtime";
-import { errorBody, FusionError } from "@fusion/wire";
-import type { FlowProducer, Queue } from "bullmq";
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { ADMIN_BASE, adminRoutes } from "./admin.ts";
-import { bearerAuth } from "./auth.ts";
-import type { GatewayEnv } from "./env.ts";
-import { httpMetrics } from "./http-metrics.ts";
-import { httpTracing } from "./http-tracing.ts";
-import { type FusionSlot, type KeyLimits, keyLimitsFromEnv, keyLimitsMiddleware } from "./rate-limit.ts";
-import type { Readers } from "./readers.ts";
+import type { KeyLimits } from "@fusion/runtime";
+import type { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { ADMIN_BASE } from "./admin/admin-auth.ts";
+import { adminRoutes } from "./admin/admin-routes.ts";
+import { apiKeyAuth } from "./auth/api-key-auth.ts";
+import type { GatewayDeps } from "./deps.ts";
+import { type AppEnv, factory } from "./factory.ts";
+import { errorHandler, notFound } from "./http/error-handlers.ts";
+import { keyLimitsFromEnv } from "./limits/key-limits-from-env.ts";
+import { keyLimitsMiddleware } from "./limits/key-limits-middleware.ts";
+import { httpMetrics } from "./observability/http-metrics.ts";
+import { httpTracing } from "./observability/http-tracing.ts";
+import { requestBodyLimit } from "./request/body-limit.ts";
 import { chatCompletionsRoute } from "./routes/chat-completions.ts";
-import { fusionsRoute } from "./routes/fusions.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { metricsRoutes } from "./routes/metrics.ts";
+import { fusionStatusRoute } from "./routes/fusion-status.ts";
+import { fusionStreamRoute } from "./routes/fusion-stream.ts";
+import { healthzRoute } from "./routes/healthz.ts";
+import { metricsRoute } from "./routes/metrics.ts";
 import { modelsRoute } from "./routes/models.ts";
+import { readyzRoute } from "./routes/readyz.ts";
 
-export interface GatewayDeps {
-  env: GatewayEnv;
-  logger: Logger;
-  redis: RedisClient;
-  relay: EventRelay;
-  flows: FlowProducer;
-  queues: { turn: Queue; panel: Queue; judge: Queue };
-  upstream: Upstream;
-  readers: Readers;
-}
-
-export type AppEnv = {
-  Variables: { keyId: string; requestId: string; keyLimits?: KeyLimits; fusionSlot?: FusionSlot };
-};
-
+/**
+ * The gateway's HTTP app. Every request is traced, counted and given a request id; probes and metrics
+ * are open; the API (at `/api/v1` and `/v1`) checks the key, the per-key limits and the body size
+ * before its routes.
+ */
 export function createApp(deps: GatewayDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = factory.createApp();
+  app.use(httpTracing(), httpMetrics(), requestId());
 
-  app.use("*", httpTracing());
-  app.use("*", httpMetrics());
-  app.use("*", async (c, next) => {
-    const requestId = c.req.header("x-request-id") || crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.header("x-request-id", requestId);
-    await next();
-  });
-
-  app.route("/", healthRoutes(deps));
-  app.route("/", metricsRoutes(deps));
+  app.route("/", healthzRoute());
+  app.route("/", readyzRoute(deps));
+  app.route("/", metricsRoute(deps));
   // Bull Board behind ADMIN_API_KEY; without the key, nothing is mounted and /admin/* is 404.
   if (deps.env.ADMIN_API_KEY) {
     const { ADMIN_API_KEY: key, ADMIN_QUEUES_READ_ONLY: readOnly } = deps.env;
@@ -53,39 +39,24 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
   }
 
   const keyLimits = keyLimitsFromEnv(deps);
-  for (const base of ["/api/v1", "/v1"]) {
-    const api = new Hono<AppEnv>();
-    api.use("*", bearerAuth(deps.env.GATEWAY_API_KEYS));
-    api.use("*", keyLimitsMiddleware(keyLimits, deps.logger));
-    api.use(
-      "*",
-      bodyLimit({
-        maxSize: deps.env.BODY_LIMIT_BYTES,
-        onError: () => {
-          throw new FusionError(
-            "payload_too_large",
-            `request body exceeds ${deps.env.BODY_LIMIT_BYTES} bytes`,
-          );
-        },
-      }),
-    );
-    api.route("/", chatCompletionsRoute(deps));
-    api.route("/", modelsRoute(deps));
-    api.route("/", fusionsRoute(deps));
-    app.route(base, api);
-  }
+  for (const base of ["/api/v1", "/v1"]) app.route(base, apiRoutes(deps, keyLimits));
 
-  app.notFound((c) => c.json(errorBody(404, `no route for ${c.req.method} ${c.req.path}`), 404));
-
-  app.onError((err, c) => {
-    if (err instanceof FusionError) {
-      if (err.status >= 500) deps.logger.error({ err, requestId: c.get("requestId") }, err.message);
-      for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
-      return c.json(err.toBody(), err.status as 400);
-    }
-    deps.logger.error({ err, requestId: c.get("requestId") }, "unhandled error");
-    return c.json(errorBody(500, "internal error"), 500);
-  });
-
+  app.notFound(notFound);
+  app.onError(errorHandler(deps.logger));
   return app;
+}
+
+/** The API behind the key: `POST /chat/completions`, `GET /models`, `GET /fusions/{id}[/stream]`. */
+function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits): Hono<AppEnv> {
+  const api = factory.createApp();
+  api.use(
+    apiKeyAuth(deps.env.GATEWAY_API_KEYS),
+    keyLimitsMiddleware(keyLimits, deps.logger),
+    requestBodyLimit(deps.env.BODY_LIMIT_BYTES),
+  );
+  api.route("/", chatCompletionsRoute(deps));
+  api.route("/", modelsRoute(deps));
+  api.route("/", fusionStatusRoute(deps));
+  api.route("/", fusionStreamRoute(deps));
+  return api;
 }

@@ -1,16 +1,31 @@
+import type { FusionConfig, Upstream } from "@fusion/llm-client";
 import {
   bullmqTelemetry,
   createRedisFromEnv,
   createUpstreamFromEnv,
   EventRelay,
   type Logger,
+  loadProvidersFromEnv,
   queueNames,
+  type RedisClient,
 } from "@fusion/runtime";
-
 import { FlowProducer, Queue } from "bullmq";
-import type { GatewayDeps } from "./app.ts";
 import type { GatewayEnv } from "./env.ts";
-import { Readers } from "./readers.ts";
+import { Readers } from "./sse/readers.ts";
+
+/** What the gateway's routes and middleware work with. */
+export interface GatewayDeps {
+  env: GatewayEnv;
+  /** The providers file FUSION_CONFIG names, read once at start-up; undefined without one. */
+  providers: FusionConfig | undefined;
+  logger: Logger;
+  redis: RedisClient;
+  relay: EventRelay;
+  flows: FlowProducer;
+  queues: { turn: Queue; panel: Queue; judge: Queue };
+  upstream: Upstream;
+  readers: Readers;
+}
 
 export interface GatewayResources {
   deps: GatewayDeps;
@@ -26,6 +41,8 @@ export function createGatewayDeps(
   logger: Logger,
   name = "fusion:gateway",
 ): GatewayResources {
+  // First, before any connection is opened: a wrong file throws ConfigError naming FUSION_CONFIG.
+  const providers = loadProvidersFromEnv(env);
   const redis = createRedisFromEnv(env, "producer", name);
   const subscriber = createRedisFromEnv(env, "subscriber", `${name}:sub`);
   const reader = createRedisFromEnv(env, "commands", `${name}:read`);
@@ -48,7 +65,12 @@ export function createGatewayDeps(
   flows.on("error", (err) => logger.warn({ err: err.message }, "flow producer error"));
 
   // The gateway only proxies: a retry would be the client's to decide.
-  const upstream = createUpstreamFromEnv(env, logger, { redis, keyPrefix: env.QUEUE_PREFIX, maxRetries: 0 });
+  const upstream = createUpstreamFromEnv(env, logger, {
+    providers,
+    redis,
+    keyPrefix: env.QUEUE_PREFIX,
+    maxRetries: 0,
+  });
   const relay = new EventRelay(subscriber, reader);
   const readers = new Readers(
     redis,
@@ -58,7 +80,7 @@ export function createGatewayDeps(
   );
 
   return {
-    deps: { env, logger, redis, relay, flows, queues, upstream, readers },
+    deps: { env, providers, logger, redis, relay, flows, queues, upstream, readers },
     async ready() {
       await Promise.all(
         Object.values(connections).map((conn) =>

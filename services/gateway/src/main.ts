@@ -1,21 +1,22 @@
 import { ConfigError, createLogger, parseEnv, shutdownTracing, startTracing } from "@fusion/runtime";
 import { createAdaptorServer } from "@hono/node-server";
 import { createApp } from "./app.ts";
-import { createGatewayDeps } from "./deps.ts";
+import { createGatewayDeps, type GatewayResources } from "./deps.ts";
 import { type GatewayEnv, gatewayEnvSchema } from "./env.ts";
 
 await startTracing("gateway");
 const logger = createLogger("gateway");
 
 let env: GatewayEnv;
+let gateway: GatewayResources;
 try {
   env = parseEnv(gatewayEnvSchema);
+  gateway = createGatewayDeps(env, logger);
 } catch (err) {
   logger.fatal(err instanceof ConfigError ? err.message : err);
   process.exit(1);
 }
 
-const gateway = createGatewayDeps(env, logger);
 const app = createApp(gateway.deps);
 
 if (env.GATEWAY_API_KEYS.length === 0) {

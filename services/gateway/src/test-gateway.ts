@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { createLogger, createRedis, type Logger, parseEnv } from "@fusion/runtime";
 import type { Hono } from "hono";
 import type { Redis } from "ioredis";
-import { type AppEnv, createApp, type GatewayDeps } from "./app.ts";
-import { createGatewayDeps } from "./deps.ts";
+import { createApp } from "./app.ts";
+import { createGatewayDeps, type GatewayDeps } from "./deps.ts";
 import { type GatewayEnv, gatewayEnvSchema } from "./env.ts";
+import type { AppEnv } from "./factory.ts";
 
 /**
  * A gateway app for in-process tests: `createApp` with its real dependencies (Redis connections, BullMQ

@@ -3,16 +3,16 @@ import {
   createWorker,
   createWorkerRuntime,
   handleShutdown,
-  type JudgeJobData,
   queueNames,
   recordJudgeResult,
   startTracing,
 } from "@fusion/runtime";
 import { createWebToolsFromEnv } from "@fusion/web-tools";
+import type { JudgeJobData } from "@fusion/wire";
 import { FlowProducer, type Job } from "bullmq";
 import { judgeEnvSchema } from "./env.ts";
-import { createJudgeProcessor } from "./process-judge.ts";
-import { createTurnProcessor } from "./process-turn.ts";
+import { createJudgeJobProcessor } from "./judge/process-judge-job.ts";
+import { createWriterJobProcessor } from "./writer/process-writer-job.ts";
 
 await startTracing("judge-worker");
 const runtime = createWorkerRuntime("judge-worker", judgeEnvSchema);
@@ -21,7 +21,7 @@ const tools = createWebToolsFromEnv(env);
 const flows = new FlowProducer({ connection: runtime.redis, prefix: env.QUEUE_PREFIX, ...bullmqTelemetry() });
 flows.on("error", (err) => runtime.logger.warn({ err: err.message }, "flow producer error"));
 
-const judgeProcessor = createJudgeProcessor(runtime, tools, {
+const judgeProcessor = createJudgeJobProcessor(runtime, tools, {
   structuredOutput: env.JUDGE_STRUCTURED_OUTPUT,
   timeoutMs: env.JUDGE_TIMEOUT_MS,
 });
@@ -32,9 +32,10 @@ const judge = createWorker(
     recordJudgeResult(await judgeProcessor(job, token, signal)),
   { concurrency: env.JUDGE_CONCURRENCY },
 );
-const turn = createWorker(runtime, queueNames.turn, createTurnProcessor(runtime, flows), {
+// The writer: the calling model's turn (decide, await the fusion, write the answer).
+const writer = createWorker(runtime, queueNames.turn, createWriterJobProcessor(runtime, flows), {
   concurrency: env.TURN_CONCURRENCY,
 });
 judge.on("ready", () => runtime.logger.info({ concurrency: env.JUDGE_CONCURRENCY }, "judge worker ready"));
-turn.on("ready", () => runtime.logger.info({ concurrency: env.TURN_CONCURRENCY }, "turn worker ready"));
-handleShutdown(runtime, [judge, turn]);
+writer.on("ready", () => runtime.logger.info({ concurrency: env.TURN_CONCURRENCY }, "turn worker ready"));
+handleShutdown(runtime, [judge, writer]);

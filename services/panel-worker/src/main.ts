@@ -2,21 +2,21 @@ import {
   createWorker,
   createWorkerRuntime,
   handleShutdown,
-  type PanelJobData,
   queueNames,
   recordPanelResult,
   startTracing,
 } from "@fusion/runtime";
 import { createWebToolsFromEnv } from "@fusion/web-tools";
+import type { PanelJobData } from "@fusion/wire";
 import type { Job } from "bullmq";
 import { panelEnvSchema } from "./env.ts";
-import { createPanelProcessor } from "./process-panel.ts";
+import { createPanelJobProcessor } from "./process-panel-job.ts";
 
 await startTracing("panel-worker");
 const runtime = createWorkerRuntime("panel-worker", panelEnvSchema);
 const { env } = runtime;
 const tools = createWebToolsFromEnv(env);
-const panel = createPanelProcessor(runtime, tools, { timeoutMs: env.PANEL_TIMEOUT_MS });
+const panel = createPanelJobProcessor(runtime, tools, { timeoutMs: env.PANEL_TIMEOUT_MS });
 const worker = createWorker(
   runtime,
   queueNames.panel,

@@ -2,16 +2,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { commonEnvSchema, parseEnv } from "@fusion/runtime";
 import { builtinPresetCatalog } from "@fusion/wire";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  expandEnv,
-  FusionConfigError,
-  loadFusionConfig,
-  parseFusionConfig,
-  presetCatalog,
-} from "./config.ts";
+import { FusionConfigError, parseFusionConfig, presetCatalog } from "./config.ts";
+import { expandEnv } from "./env-references.ts";
+import { loadFusionConfig } from "./load-config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fusion-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -216,28 +211,6 @@ describe("expandEnv", () => {
       'a: "${not valid}" is not a reference (expected ${NAME} or ${NAME:-default})',
       'b: "${" without a closing "}" (write $${ for a literal ${)',
     ]);
-  });
-});
-
-describe("FUSION_CONFIG", () => {
-  it("is read while the environment is parsed", () => {
-    const path = file(
-      "env.yaml",
-      "providers: { a: { base_url: 'http://127.0.0.1:9/v1' } }\nroutes: [{ match: '*', provider: a }]\n",
-    );
-    const env = parseEnv(commonEnvSchema, { FUSION_CONFIG: path });
-    expect(env.FUSION_CONFIG?.routes).toEqual([{ match: "*", provider: "a" }]);
-    expect(parseEnv(commonEnvSchema, {}).FUSION_CONFIG).toBeUndefined();
-  });
-
-  it("stops start-up with the variable, the file and the field named", () => {
-    const path = file(
-      "bad.yaml",
-      "providers: { a: { base_url: 'http://127.0.0.1:9/v1' } }\nroutes: [{ match: '*', provider: b }]\n",
-    );
-    expect(thrown(() => parseEnv(commonEnvSchema, { FUSION_CONFIG: path }))).toBe(
-      `invalid configuration:\n  FUSION_CONFIG: ${path}: routes.0.provider: unknown provider "b"; the file defines a`,
-    );
   });
 });
 

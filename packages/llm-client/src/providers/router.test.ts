@@ -1,4 +1,4 @@
-import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UpstreamError } from "../upstream/errors.ts";
 import type { FusionConfig } from "./config.ts";
@@ -6,12 +6,11 @@ import { ProviderRouter } from "./router.ts";
 
 const messages = [{ role: "user", content: "Say hello." }];
 
-let cloud: RunningSimulator;
-let local: RunningSimulator;
+const cloud = useSimulator();
+const local = useSimulator();
 let router: ProviderRouter;
 
-beforeAll(async () => {
-  [cloud, local] = await Promise.all([startSimulator(), startSimulator()]);
+beforeAll(() => {
   const config: Pick<FusionConfig, "providers" | "routes"> = {
     providers: {
       cloud: {
@@ -49,7 +48,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await router?.close();
-  await Promise.all([cloud?.close(), local?.close()]);
 });
 
 describe("ProviderRouter", () => {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type RunningSimulator, type Script, startSimulator } from "@fusion/simulator";
+import type { Script } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import type { ChatMessage, Usage, WebToolName } from "@fusion/wire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, UpstreamClient, UpstreamError } from "../upstream/index.ts";
@@ -62,18 +63,16 @@ class RecordingClient extends UpstreamClient {
   }
 }
 
-let sim: RunningSimulator;
+const sim = useSimulator();
 let client: RecordingClient;
 let modelSeq = 0;
 
-beforeAll(async () => {
-  sim = await startSimulator();
+beforeAll(() => {
   client = new RecordingClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
 });
 
 afterAll(async () => {
   await client.close();
-  await sim.close();
 });
 
 /** A model slug of its own for each test, so that scripts and recorded requests do not mix. */

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { AssistantTurn, ChatCompletion, ChatCompletionChunk, ToolCall, Usage } from "@fusion/wire";
 import { emptyUsage } from "@fusion/wire";
+import { newToolCallId } from "./tool-call-id.ts";
 
 interface PartialToolCall {
   id?: string;
@@ -71,7 +71,7 @@ export class TurnAssembler {
     const toolCalls: ToolCall[] = [...this.#toolCalls.entries()]
       .sort(([a], [b]) => a - b)
       .map(([, call]) => ({
-        id: call.id ?? syntheticCallId(),
+        id: call.id ?? newToolCallId(),
         type: "function" as const,
         function: { name: call.name ?? "", arguments: call.arguments === "" ? "{}" : call.arguments },
       }));
@@ -90,7 +90,7 @@ export function turnFromCompletion(completion: ChatCompletion, fallbackModel = "
   const choice = completion.choices.find((c) => (c.index ?? 0) === 0) ?? completion.choices[0];
   const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).map((call) => ({
     ...call,
-    id: call.id || syntheticCallId(),
+    id: call.id || newToolCallId(),
     function: {
       ...call.function,
       arguments: call.function.arguments === "" ? "{}" : call.function.arguments,
@@ -103,8 +103,4 @@ export function turnFromCompletion(completion: ChatCompletion, fallbackModel = "
     finishReason: choice?.finish_reason || (toolCalls.length > 0 ? "tool_calls" : "stop"),
     usage: completion.usage ?? emptyUsage(),
   };
-}
-
-function syntheticCallId(): string {
-  return `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
 }

@@ -1,35 +1,11 @@
-import { completionBody, type ScriptedHandler, sendJson, startScriptedServer } from "@fusion/testing";
-import { afterEach, describe, expect, it } from "vitest";
-import { UpstreamClient } from "./client.ts";
-import { UpstreamError } from "./errors.ts";
+import { completionBody, sendJson } from "@fusion/testing";
+import { describe, expect, it } from "vitest";
+import { upstreamFailure as failure, useScriptedUpstream } from "./scripted-upstream.ts";
 
 const apiKey = "sk-or-v1-FINISHERRORKEY0123456789";
 const request = { model: "test/model", messages: [{ role: "user", content: "hi" }] };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(handler: ScriptedHandler) {
-  const server = await startScriptedServer(handler);
-  const client = new UpstreamClient({ baseUrl: server.baseUrl, apiKey, retryBaseMs: 1, maxRetries: 0 });
-  cleanups.push(
-    () => server.close(),
-    () => client.close(),
-  );
-  return { server, client };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UpstreamError);
-    return err as UpstreamError;
-  }
-  throw new Error("expected an UpstreamError");
-}
+const upstream = useScriptedUpstream({ apiKey, maxRetries: 0 });
 
 const errorChoice = (extra: Record<string, unknown> = {}) => ({
   index: 0,
@@ -40,7 +16,7 @@ const errorChoice = (extra: Record<string, unknown> = {}) => ({
 
 describe("a 200 completion whose choice finished with an error", () => {
   it("is an error with the code and message of the error beside the choices", async () => {
-    const { client } = await setup((_req, res) =>
+    const { client } = await upstream.start((_req, res) =>
       sendJson(
         res,
         200,
@@ -59,7 +35,7 @@ describe("a 200 completion whose choice finished with an error", () => {
   });
 
   it("takes the error on the choice itself, as OpenRouter sends it", async () => {
-    const { client } = await setup((_req, res) =>
+    const { client } = await upstream.start((_req, res) =>
       sendJson(
         res,
         200,
@@ -74,7 +50,7 @@ describe("a 200 completion whose choice finished with an error", () => {
   });
 
   it("is a 502 when it says nothing more", async () => {
-    const { client } = await setup((_req, res) =>
+    const { client } = await upstream.start((_req, res) =>
       sendJson(res, 200, completionBody("", { choices: [errorChoice()] })),
     );
     const error = await failure(client.complete(request));
@@ -83,7 +59,7 @@ describe("a 200 completion whose choice finished with an error", () => {
   });
 
   it("leaves completions that finished normally alone, even beside an error field", async () => {
-    const { client } = await setup((_req, res) =>
+    const { client } = await upstream.start((_req, res) =>
       sendJson(res, 200, completionBody("fine", { error: { code: 500, message: "ignored" } })),
     );
     const { turn } = await client.complete(request);

@@ -1,39 +1,21 @@
 import {
   finishChunk,
   type ScriptedHandler,
-  type ScriptedServer,
   sendEvent,
   sendJson,
-  startScriptedServer,
   startSse,
   textChunk,
   usageChunk,
 } from "@fusion/testing";
 import type { ChatCompletionChunk } from "@fusion/wire";
-import { afterEach, describe, expect, it } from "vitest";
-import { UpstreamClient, type UpstreamClientOptions } from "./client.ts";
+import { describe, expect, it } from "vitest";
 import { UpstreamError } from "./errors.ts";
+import { useScriptedUpstream } from "./scripted-upstream.ts";
 
 const apiKey = "sk-or-v1-STREAMSECRET0123456789";
 const request = { model: "test/model", messages: [{ role: "user", content: "hi" }] };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(
-  handler: ScriptedHandler,
-  options: Partial<UpstreamClientOptions> = {},
-): Promise<{ server: ScriptedServer; client: UpstreamClient }> {
-  const server = await startScriptedServer(handler);
-  const client = new UpstreamClient({ baseUrl: server.baseUrl, apiKey, retryBaseMs: 1, ...options });
-  cleanups.push(
-    () => server.close(),
-    () => client.close(),
-  );
-  return { server, client };
-}
+const upstream = useScriptedUpstream({ apiKey });
 
 async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const out: ChatCompletionChunk[] = [];
@@ -66,7 +48,7 @@ function rawStream(...lines: string[]): ScriptedHandler {
 
 describe("UpstreamClient.stream", () => {
   it("yields validated chunks, skips comments and stops at [DONE]", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       startSse(res);
       res.write(": OPENROUTER PROCESSING\n\n");
       sendEvent(res, {
@@ -93,7 +75,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("accepts a stream that ends with a finish_reason but without [DONE]", async () => {
-    const { client } = await setup((_req, res) => {
+    const { client } = await upstream.start((_req, res) => {
       startSse(res);
       sendEvent(res, textChunk("ok"));
       sendEvent(res, finishChunk());
@@ -104,7 +86,7 @@ describe("UpstreamClient.stream", () => {
 
   it("reuses the connection after a finished stream", async () => {
     const ports = new Set<number | undefined>();
-    const { client } = await setup((_req, res) => {
+    const { client } = await upstream.start((_req, res) => {
       ports.add(res.socket?.remotePort);
       startSse(res);
       sendEvent(res, textChunk("ok"));
@@ -120,7 +102,7 @@ describe("UpstreamClient.stream", () => {
 
   it("retries a 503 before the first chunk", async () => {
     const retries: number[] = [];
-    const { server, client } = await setup((req, res) => {
+    const { server, client } = await upstream.start((req, res) => {
       if (req.n === 1) return sendJson(res, 503, { error: { code: 503, message: "no capacity" } });
       startSse(res);
       sendEvent(res, textChunk("second"));
@@ -135,7 +117,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("retries a retryable error chunk that comes before any content", async () => {
-    const { server, client } = await setup((req, res) => {
+    const { server, client } = await upstream.start((req, res) => {
       startSse(res);
       if (req.n === 1) sendEvent(res, { error: { code: 429, message: "busy" }, choices: [] });
       else {
@@ -150,7 +132,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("does not retry once a chunk was yielded", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       startSse(res);
       sendEvent(res, textChunk("partial"));
       setTimeout(() => res.destroy(), 20);
@@ -162,7 +144,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("turns a mid-stream error chunk into a non-retryable http error", async () => {
-    const { server, client } = await setup(
+    const { server, client } = await upstream.start(
       rawStream(
         `data: ${JSON.stringify(textChunk("Hi"))}\n\n`,
         `data: ${JSON.stringify({
@@ -190,7 +172,7 @@ describe("UpstreamClient.stream", () => {
       "no choices",
     ],
   ])("reports %s as a protocol error without retrying", async (_name, lines, text) => {
-    const { server, client } = await setup(rawStream(...lines));
+    const { server, client } = await upstream.start(rawStream(...lines));
     const { error } = await collectUntilError(client.stream(request));
     expect(error).toMatchObject({ kind: "protocol", retryable: false });
     expect(error.message).toContain(text);
@@ -199,14 +181,14 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("reports a non-SSE success response as a protocol error", async () => {
-    const { client } = await setup((_req, res) => sendJson(res, 200, { choices: [] }));
+    const { client } = await upstream.start((_req, res) => sendJson(res, 200, { choices: [] }));
     const { error } = await collectUntilError(client.stream(request));
     expect(error.kind).toBe("protocol");
     expect(error.message).toContain('"application/json" instead of text/event-stream');
   });
 
   it("reports an HTTP error status with its body", async () => {
-    const { server, client } = await setup((_req, res) =>
+    const { server, client } = await upstream.start((_req, res) =>
       sendJson(res, 402, { error: { code: 402, message: "Insufficient credits" } }),
     );
     const { error } = await collectUntilError(client.stream(request));
@@ -215,7 +197,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("aborts the HTTP request when the consumer stops early", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       startSse(res);
       sendEvent(res, textChunk("one"));
       const timer = setInterval(() => sendEvent(res, textChunk("more")), 10);
@@ -230,7 +212,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("aborts the HTTP request when the signal aborts mid-stream", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       startSse(res);
       sendEvent(res, textChunk("one"));
     });
@@ -251,7 +233,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("times out when the body is idle longer than bodyTimeoutMs", async () => {
-    const { client } = await setup(
+    const { client } = await upstream.start(
       (_req, res) => {
         startSse(res);
         sendEvent(res, textChunk("one"));
@@ -265,7 +247,7 @@ describe("UpstreamClient.stream", () => {
   });
 
   it("never puts the API key into a stream error", async () => {
-    const { client } = await setup(
+    const { client } = await upstream.start(
       rawStream(`data: ${JSON.stringify({ error: { message: `bad ${apiKey}` } })}\n\n`),
     );
     const { error } = await collectUntilError(client.stream(request));
@@ -276,7 +258,7 @@ describe("UpstreamClient.stream", () => {
 
 describe("UpstreamClient.streamTurn", () => {
   it("assembles text and tool-call fragments by index", async () => {
-    const { client } = await setup((_req, res) => {
+    const { client } = await upstream.start((_req, res) => {
       startSse(res);
       const delta = (d: Record<string, unknown>) => ({
         model: "test/model",
@@ -327,12 +309,12 @@ describe("UpstreamClient.streamTurn", () => {
   });
 
   it("rejects with an UpstreamError when the stream is bad", async () => {
-    const { client } = await setup(rawStream("data: not json\n\n"));
+    const { client } = await upstream.start(rawStream("data: not json\n\n"));
     await expect(client.streamTurn(request)).rejects.toBeInstanceOf(UpstreamError);
   });
 
   it("aborts the request when onText throws", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       startSse(res);
       sendEvent(res, textChunk("one"));
     });

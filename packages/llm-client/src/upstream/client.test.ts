@@ -1,49 +1,16 @@
-import {
-  completionBody,
-  freePort,
-  type ScriptedHandler,
-  type ScriptedServer,
-  sendJson,
-  startScriptedServer,
-} from "@fusion/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { completionBody, freePort, sendJson } from "@fusion/testing";
+import { describe, expect, it } from "vitest";
 import { type CallOptions, type RetryInfo, UpstreamClient, type UpstreamClientOptions } from "./client.ts";
-import { UpstreamError } from "./errors.ts";
+import { upstreamFailure as failure, useScriptedUpstream } from "./scripted-upstream.ts";
 
 const apiKey = "sk-or-v1-TESTSECRETKEY0123456789";
 const request = { model: "test/model", messages: [{ role: "user", content: "hi" }] };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(
-  handler: ScriptedHandler,
-  options: Partial<UpstreamClientOptions> = {},
-): Promise<{ server: ScriptedServer; client: UpstreamClient }> {
-  const server = await startScriptedServer(handler);
-  const client = new UpstreamClient({ baseUrl: server.baseUrl, apiKey, retryBaseMs: 1, ...options });
-  cleanups.push(
-    () => server.close(),
-    () => client.close(),
-  );
-  return { server, client };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UpstreamError);
-    return err as UpstreamError;
-  }
-  throw new Error("expected the call to fail");
-}
+const upstream = useScriptedUpstream({ apiKey });
 
 describe("UpstreamClient.complete", () => {
   it("returns the validated completion, its turn and usage", async () => {
-    const { client } = await setup((_req, res) => sendJson(res, 200, completionBody("Hello!")));
+    const { client } = await upstream.start((_req, res) => sendJson(res, 200, completionBody("Hello!")));
     const { completion, turn } = await client.complete(request);
     expect(completion.choices[0]?.message.content).toBe("Hello!");
     expect(turn).toMatchObject({
@@ -61,7 +28,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("sends the auth, static and per-call headers and forces stream:false", async () => {
-    const { server, client } = await setup((_req, res) => sendJson(res, 200, completionBody("ok")), {
+    const { server, client } = await upstream.start((_req, res) => sendJson(res, 200, completionBody("ok")), {
       headers: { "HTTP-Referer": "https://fusion.test", "X-Title": "Fusion" },
     });
     await client.complete(
@@ -80,7 +47,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("turns tool calls of a completion into the turn", async () => {
-    const { client } = await setup((_req, res) =>
+    const { client } = await upstream.start((_req, res) =>
       sendJson(res, 200, {
         model: "test/model",
         choices: [
@@ -108,7 +75,7 @@ describe("UpstreamClient.complete", () => {
 
   it("retries a 429 and honours Retry-After", async () => {
     const retries: RetryInfo[] = [];
-    const { server, client } = await setup((req, res) => {
+    const { server, client } = await upstream.start((req, res) => {
       if (req.n === 1)
         sendJson(res, 429, { error: { code: 429, message: "rate limited" } }, { "retry-after": "1" });
       else sendJson(res, 200, completionBody("after wait"));
@@ -133,7 +100,7 @@ describe("UpstreamClient.complete", () => {
 
   it("caps a long Retry-After at retryMaxMs", async () => {
     const retries: RetryInfo[] = [];
-    const { client } = await setup(
+    const { client } = await upstream.start(
       (req, res) => {
         if (req.n === 1) sendJson(res, 503, { error: { message: "overloaded" } }, { "retry-after": "3600" });
         else sendJson(res, 200, completionBody("ok"));
@@ -145,7 +112,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("retries a 500 and then succeeds", async () => {
-    const { server, client } = await setup((req, res) => {
+    const { server, client } = await upstream.start((req, res) => {
       if (req.n === 1) sendJson(res, 500, { error: { message: "boom" } });
       else sendJson(res, 200, completionBody("second time"));
     });
@@ -155,7 +122,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it.each([400, 401, 403, 404, 422])("does not retry a %i", async (status) => {
-    const { server, client } = await setup((_req, res) =>
+    const { server, client } = await upstream.start((_req, res) =>
       sendJson(res, status, { error: { code: status, message: "no good" } }),
     );
     const error = await failure(client.complete(request));
@@ -166,7 +133,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("gives up after maxRetries with the last status", async () => {
-    const { server, client } = await setup(
+    const { server, client } = await upstream.start(
       (_req, res) => sendJson(res, 503, { error: { message: "down" } }),
       {
         maxRetries: 2,
@@ -178,7 +145,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("quotes a non-JSON error body briefly", async () => {
-    const { client } = await setup(
+    const { client } = await upstream.start(
       (_req, res) => {
         res.writeHead(502, { "content-type": "text/html" });
         res.end("<html>  Bad\n gateway </html>");
@@ -191,7 +158,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("reads at most 64 KiB of an error body", async () => {
-    const { client } = await setup((_req, res) => {
+    const { client } = await upstream.start((_req, res) => {
       res.writeHead(400, { "content-type": "text/plain" });
       res.end("x".repeat(1024 * 1024));
     });
@@ -202,8 +169,9 @@ describe("UpstreamClient.complete", () => {
 
   it("reports a network error for a closed port", async () => {
     const port = await freePort();
-    const client = new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey, maxRetries: 0 });
-    cleanups.push(() => client.close());
+    const client = upstream.closeAfterTest(
+      new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey, maxRetries: 0 }),
+    );
     const error = await failure(client.complete(request));
     expect(error).toMatchObject({ kind: "network", retryable: true });
     expect(error.message).toContain("ECONNREFUSED");
@@ -212,18 +180,19 @@ describe("UpstreamClient.complete", () => {
   it("retries network errors", async () => {
     const port = await freePort();
     const retries: RetryInfo[] = [];
-    const client = new UpstreamClient({
-      baseUrl: `http://127.0.0.1:${port}/v1`,
-      maxRetries: 2,
-      retryBaseMs: 1,
-    });
-    cleanups.push(() => client.close());
+    const client = upstream.closeAfterTest(
+      new UpstreamClient({
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        maxRetries: 2,
+        retryBaseMs: 1,
+      }),
+    );
     await failure(client.complete(request, { onRetry: (info) => retries.push(info) }));
     expect(retries.map((r) => r.attempt)).toEqual([2, 3]);
   });
 
   it("times out when no headers arrive", async () => {
-    const { client } = await setup(() => {}, { headersTimeoutMs: 150, maxRetries: 0 });
+    const { client } = await upstream.start(() => {}, { headersTimeoutMs: 150, maxRetries: 0 });
     const started = performance.now();
     const error = await failure(client.complete(request));
     expect(error).toMatchObject({ kind: "timeout", retryable: true });
@@ -232,7 +201,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("times out when a body stalls", async () => {
-    const { client } = await setup(
+    const { client } = await upstream.start(
       (_req, res) => {
         res.writeHead(200, { "content-type": "application/json" });
         res.write('{"choices":');
@@ -244,7 +213,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("aborts an in-flight request at once", async () => {
-    const { server, client } = await setup(() => {});
+    const { server, client } = await upstream.start(() => {});
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const started = performance.now();
@@ -256,7 +225,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("aborts during the backoff sleep at once", async () => {
-    const { server, client } = await setup(
+    const { server, client } = await upstream.start(
       (_req, res) => sendJson(res, 429, { error: { message: "slow down" } }, { "retry-after": "10" }),
       { retryMaxMs: 10_000 },
     );
@@ -273,21 +242,23 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("fails at once with a signal that is already aborted", async () => {
-    const { server, client } = await setup((_req, res) => sendJson(res, 200, completionBody("x")));
+    const { server, client } = await upstream.start((_req, res) => sendJson(res, 200, completionBody("x")));
     const error = await failure(client.complete(request, { signal: AbortSignal.abort() }));
     expect(error.kind).toBe("aborted");
     expect(server.requests).toHaveLength(0);
   });
 
   it("rejects a completion without choices as a protocol error, without retrying", async () => {
-    const { server, client } = await setup((_req, res) => sendJson(res, 200, { model: "m", choices: [] }));
+    const { server, client } = await upstream.start((_req, res) =>
+      sendJson(res, 200, { model: "m", choices: [] }),
+    );
     const error = await failure(client.complete(request));
     expect(error).toMatchObject({ kind: "protocol", retryable: false });
     expect(server.requests).toHaveLength(1);
   });
 
   it("rejects invalid JSON and invalid completions as protocol errors", async () => {
-    const { client } = await setup((req, res) => {
+    const { client } = await upstream.start((req, res) => {
       if (req.n === 1) {
         res.writeHead(200, { "content-type": "application/json" });
         res.end("{not json");
@@ -300,7 +271,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("treats a 200 carrying only an error object as an HTTP error with its code", async () => {
-    const { server, client } = await setup((req, res) => {
+    const { server, client } = await upstream.start((req, res) => {
       if (req.n === 1) sendJson(res, 200, { error: { code: 502, message: "Provider returned error" } });
       else sendJson(res, 200, completionBody("recovered"));
     });
@@ -310,7 +281,7 @@ describe("UpstreamClient.complete", () => {
   });
 
   it("never puts the API key into an error", async () => {
-    const { client } = await setup((_req, res) =>
+    const { client } = await upstream.start((_req, res) =>
       sendJson(res, 401, { error: { code: 401, message: `Incorrect API key provided: ${apiKey}` } }),
     );
     const error = await failure(client.complete(request));
@@ -326,7 +297,7 @@ describe("UpstreamClient.complete", () => {
     const logger = {
       warn: (obj: unknown, msg: string) => lines.push({ obj, msg }),
     } as unknown as NonNullable<UpstreamClientOptions["logger"]>;
-    const { client } = await setup(
+    const { client } = await upstream.start(
       (req, res) => {
         if (req.n === 1) sendJson(res, 500, { error: { message: `bad key ${apiKey}` } });
         else sendJson(res, 200, completionBody("ok"));
@@ -343,7 +314,7 @@ describe("UpstreamClient.complete", () => {
 
 describe("UpstreamClient.proxy", () => {
   it("passes status, headers and the body through as a web stream", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       res.writeHead(201, { "content-type": "text/event-stream", "x-upstream": "yes" });
       res.write("data: one\n\n");
       setTimeout(() => res.end("data: two\n\n"), 20);
@@ -360,7 +331,9 @@ describe("UpstreamClient.proxy", () => {
   });
 
   it("returns error statuses instead of throwing, and does not retry", async () => {
-    const { server, client } = await setup((_req, res) => sendJson(res, 503, { error: { message: "down" } }));
+    const { server, client } = await upstream.start((_req, res) =>
+      sendJson(res, 503, { error: { message: "down" } }),
+    );
     const response = await client.proxy("/chat/completions", "{}");
     expect(response.status).toBe(503);
     expect(JSON.parse(await new Response(response.body).text())).toEqual({ error: { message: "down" } });
@@ -368,7 +341,7 @@ describe("UpstreamClient.proxy", () => {
   });
 
   it("aborts the upstream request when the body is cancelled", async () => {
-    const { server, client } = await setup((_req, res) => {
+    const { server, client } = await upstream.start((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write("data: one\n\n");
     });
@@ -382,8 +355,7 @@ describe("UpstreamClient.proxy", () => {
 
   it("throws a network error when nothing answers", async () => {
     const port = await freePort();
-    const client = new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}` });
-    cleanups.push(() => client.close());
+    const client = upstream.closeAfterTest(new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}` }));
     expect(await failure(client.proxy("/chat/completions", "{}"))).toMatchObject({ kind: "network" });
   });
 });

@@ -7,5 +7,3 @@ export function describeFailure(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
-
-export const isRateLimitReason = (reason: string) => reason.startsWith("[429]");

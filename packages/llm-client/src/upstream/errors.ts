@@ -41,10 +41,6 @@ export function isRetryableStatus(status: number): boolean {
   );
 }
 
-export function isUpstreamError(value: unknown): value is UpstreamError {
-  return value instanceof UpstreamError;
-}
-
 function defaultRetryable(kind: UpstreamErrorKind, status: number | undefined): boolean {
   switch (kind) {
     case "http":

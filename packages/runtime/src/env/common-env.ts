@@ -1,4 +1,3 @@
-import { fusionConfigEnv } from "@fusion/llm-client";
 import { z } from "zod";
 import { redisClusterNodesEnv } from "../redis/redis.ts";
 
@@ -12,12 +11,17 @@ export function parseEnv<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(source);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  throw invalidConfiguration(result.error.issues.map((i) => [i.path.join(".") || "(env)", i.message]));
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** The error of a wrong configuration: one line per `[variable, problem]`. */
+export function invalidConfiguration(problems: Array<[variable: string, message: string]>): ConfigError {
+  const lines = problems.map(([variable, message]) => `  ${variable}: ${message}`);
+  return new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
 }
 
 /** A boolean variable: only the words people write mean anything ("false" is false). */
@@ -75,8 +79,14 @@ export const commonEnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   UPSTREAM_BASE_URL: envUrl("https://openrouter.ai/api/v1"),
   UPSTREAM_API_KEY: z.string().optional(),
-  /** Path of a providers file (JSON or YAML): routes model slugs to upstreams, adds presets; read at start-up. */
-  FUSION_CONFIG: fusionConfigEnv(),
+  /**
+   * Path of a providers file (JSON or YAML): routes model slugs to upstreams, adds presets. Only the
+   * path is parsed here; `loadProvidersFromEnv` reads the file once, at start-up.
+   */
+  FUSION_CONFIG: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || undefined),
   OPENROUTER_API_KEY: z.string().optional(),
   /** Time to the upstream's response headers (first byte), per call. */
   UPSTREAM_HEADERS_TIMEOUT_MS: envInt(60_000, 1),

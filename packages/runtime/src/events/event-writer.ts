@@ -1,53 +1,35 @@
 import { type EventType, eventTypes, type PendingEvent, type StoredEvent } from "@fusion/wire";
 import { keys } from "../redis/keys.ts";
+import { LuaScript } from "../redis/lua-script.ts";
 import type { RedisClient } from "../redis/redis.ts";
 
-/** Appends ARGV pairs (type, payload) after ARGV[1] (ttl) and ARGV[2] (channel); returns the last id. */
-const APPEND_SCRIPT = `
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local prev = '0-0'
-if last[1] then prev = last[1][1] end
-local id = prev
-for i = 3, #ARGV, 2 do
-  id = redis.call('XADD', KEYS[1], '*', 't', ARGV[i], 'd', ARGV[i + 1])
-  redis.call('PUBLISH', ARGV[2], id .. '|' .. prev .. '|' .. ARGV[i] .. '|' .. ARGV[i + 1])
-  prev = id
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return id
-`;
-
-type AppendingRedis = RedisClient & {
-  fusionAppendEvents(key: string, ttl: string, channel: string, ...pairs: string[]): Promise<string>;
-};
-
-function withAppend(redis: RedisClient): AppendingRedis {
-  const r = redis as AppendingRedis;
-  if (typeof r.fusionAppendEvents !== "function") {
-    redis.defineCommand("fusionAppendEvents", { numberOfKeys: 1, lua: APPEND_SCRIPT });
-  }
-  return r;
-}
+/** See append-events.lua. */
+const appendEvents = new LuaScript<[key: string, ttl: string, channel: string, ...pairs: string[]], string>(
+  "fusionAppendEvents",
+  new URL("./append-events.lua", import.meta.url),
+  1,
+);
 
 /**
  * Appends a fusion's output events to its Redis Stream; each append also publishes the new entry
  * (with the id of the entry before it) on a per-fusion channel, so a gateway learns of new entries
- * without a blocking read per client, and can tell from `prev` when it missed one.
+ * without a blocking read per client, and can tell from `prev` when it missed one. Several events
+ * given at once are appended atomically, in order.
  */
-/** Appends events for one fusion. Several events given at once are appended atomically, in order. */
 export class EventWriter {
-  readonly #redis: AppendingRedis;
+  readonly #redis: RedisClient;
   readonly #ttlSeconds: string;
 
   constructor(redis: RedisClient, ttlSeconds: number) {
-    this.#redis = withAppend(redis);
+    this.#redis = redis;
     this.#ttlSeconds = String(ttlSeconds);
   }
 
   append(fusionId: string, ...events: PendingEvent[]): Promise<string> {
     const pairs: string[] = [];
     for (const e of events) pairs.push(e.type, typeof e.data === "string" ? e.data : JSON.stringify(e.data));
-    return this.#redis.fusionAppendEvents(
+    return appendEvents.run(
+      this.#redis,
       keys.events(fusionId),
       this.#ttlSeconds,
       keys.eventsChannel(fusionId),

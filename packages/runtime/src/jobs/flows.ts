@@ -1,21 +1,13 @@
-import { buildPanelMessages } from "@fusion/pipeline";
-import type { ChatMessage, FusionSettings } from "@fusion/wire";
+import type { ChatMessage, FusionSettings, JudgeJobData, PanelJobData, TurnJobInput } from "@fusion/wire";
 import type { FlowJob } from "bullmq";
-import {
-  type JudgeJobData,
-  jobIds,
-  jobOptions,
-  type PanelJobData,
-  queueNames,
-  type RetentionOptions,
-  type TurnJobInput,
-} from "./job-catalog.ts";
+import { jobIds, jobOptions, queueNames, type RetentionOptions } from "./job-catalog.ts";
 
 export interface FusionFlowInput {
   fusionId: string;
   requestId: string;
   /** The caller's conversation. */
   messages: ChatMessage[];
+  /** The question for the panel; the panel and judge stages build their prompts from it and the conversation. */
   question?: string;
   settings: FusionSettings;
   emitProgress: boolean;
@@ -25,8 +17,7 @@ export interface FusionFlowInput {
 
 /** The judge job with one panel child per model: the part of a fusion that runs below the turn. */
 export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
-  const { fusionId, requestId, settings, prefix, retention, emitProgress } = input;
-  const panelMessages = buildPanelMessages(input.messages, input.question);
+  const { fusionId, requestId, messages, question, settings, prefix, retention, emitProgress } = input;
   const panel = settings.analysisModels.map((model, index) => ({
     jobId: jobIds.panel(fusionId, index),
     model,
@@ -35,7 +26,8 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
     fusionId,
     requestId,
     emitProgress,
-    messages: panelMessages,
+    messages,
+    question,
     settings,
     panel,
   };
@@ -52,7 +44,8 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
         emitProgress,
         index,
         model,
-        messages: panelMessages,
+        messages,
+        question,
         settings,
       };
       return {

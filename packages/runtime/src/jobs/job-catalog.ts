@@ -1,10 +1,11 @@
-import { chatMessageSchema, fusionSettingsSchema } from "@fusion/wire";
 import { type JobsOptions, UnrecoverableError } from "bullmq";
-import { z } from "zod";
+import type { z } from "zod";
 
 /**
  * The one catalog of queues and jobs. Every queue of a fusion flow shares the hash-tagged prefix so
- * that a flow's keys land in one Redis Cluster slot.
+ * that a flow's keys land in one Redis Cluster slot. The schemas of the jobs' data are the wire's
+ * (`panelJobSchema`, `judgeJobSchema`, `turnJobSchema`); a worker parses its job's data with
+ * `parseJobData` before it works.
  */
 export const QUEUE_PREFIX = "{fusion}";
 
@@ -17,58 +18,6 @@ export const queueNames = {
   turn: "turn",
 } as const;
 export type QueueName = (typeof queueNames)[keyof typeof queueNames];
-
-const requestContext = {
-  fusionId: z.string(),
-  requestId: z.string(),
-  /** Write progress events to the fusion's stream (only a streaming client reads them). */
-  emitProgress: z.boolean().default(false),
-};
-
-export const panelJobSchema = z.object({
-  ...requestContext,
-  index: z.number().int().min(0),
-  model: z.string(),
-  messages: z.array(chatMessageSchema),
-  settings: fusionSettingsSchema,
-});
-export type PanelJobData = z.infer<typeof panelJobSchema>;
-
-export const judgeJobSchema = z.object({
-  ...requestContext,
-  messages: z.array(chatMessageSchema),
-  settings: fusionSettingsSchema,
-  /** Panel job ids in panel order, so that failures can be named by model. */
-  panel: z.array(z.object({ jobId: z.string(), model: z.string() })),
-});
-export type JudgeJobData = z.infer<typeof judgeJobSchema>;
-
-export const turnJobSchema = z.object({
-  ...requestContext,
-  /** `forced`: the fusion runs without asking the model (alias, tool_choice). `offered`: the model decides. */
-  mode: z.enum(["forced", "offered"]),
-  stream: z.boolean(),
-  includeUsage: z.boolean(),
-  /** The model that decides and writes the final answer. */
-  writerModel: z.string(),
-  /** The caller's request for the writer model: messages, its own tools and pass-through parameters. */
-  body: z.record(z.string(), z.unknown()),
-  settings: fusionSettingsSchema,
-  createdAt: z.number(),
-  /** Progress of the turn, kept in the job so that a retried or resumed job continues where it was. */
-  step: z.enum(["decide", "await-fusion", "done"]).default("decide"),
-  decision: z
-    .object({
-      assistant: chatMessageSchema,
-      fusionCallId: z.string(),
-      question: z.string().optional(),
-      usage: z.record(z.string(), z.unknown()),
-      extraCallIds: z.array(z.string()).default([]),
-    })
-    .optional(),
-});
-export type TurnJobData = z.infer<typeof turnJobSchema>;
-export type TurnJobInput = z.input<typeof turnJobSchema>;
 
 export interface RetentionOptions {
   completedAgeSeconds: number;

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { type ConcurrencyLimiter, LimiterTimeoutError, type Permit } from "@fusion/llm-client";
 import type { Logger } from "../logger.ts";
-import { RENEW_LEASES_SCRIPT } from "./lease-scripts.ts";
+import { LuaScript } from "../redis/lua-script.ts";
+import type { RedisClient } from "../redis/redis.ts";
+import { LeaseRenewer } from "./lease-renewer.ts";
 
 /**
  * A counting semaphore held in Redis, so that a limit holds across every process sharing that Redis
@@ -19,55 +21,21 @@ import { RENEW_LEASES_SCRIPT } from "./lease-scripts.ts";
  * with skewed clocks agree. When Redis fails, an acquisition fails open (logged).
  */
 
-const ACQUIRE_SCRIPT = `
-local t = redis.call('TIME')
-local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local now = math.floor(nowUs / 1000)
-local limit = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local id = ARGV[4]
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
-for _, w in ipairs(gone) do
-  redis.call('ZREM', KEYS[3], w)
-  redis.call('ZREM', KEYS[2], w)
-end
-if redis.call('ZSCORE', KEYS[1], id) then
-  redis.call('ZADD', KEYS[1], now + lease, id)
-  redis.call('PEXPIRE', KEYS[1], lease)
-  return {1, 0}
-end
-if not redis.call('ZSCORE', KEYS[2], id) then redis.call('ZADD', KEYS[2], nowUs, id) end
-local held = redis.call('ZCARD', KEYS[1])
-local rank = redis.call('ZRANK', KEYS[2], id)
-if held + rank < limit then
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[1], now + lease, id)
-  redis.call('PEXPIRE', KEYS[1], lease)
-  return {1, 0}
-end
-redis.call('ZADD', KEYS[3], now + ttl, id)
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
-return {0, held + rank - limit}
-`;
+/** See semaphore-acquire.lua: `[granted, waiters ahead]`. */
+const acquireScript = new LuaScript<
+  [leases: string, queue: string, waiters: string, limit: number, leaseMs: number, ttlMs: number, id: string],
+  [number, number]
+>("fusionSemaphoreAcquire", new URL("./semaphore-acquire.lua", import.meta.url), 3);
 
-const RELEASE_SCRIPT = `
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-return 1
-`;
-
-/** The one command the semaphore needs; a single Redis and a Cluster both have it. */
-export interface SemaphoreRedis {
-  eval(script: string, numkeys: number, ...args: Array<string | number>): Promise<unknown>;
-}
+/** See semaphore-release.lua. */
+const releaseScript = new LuaScript<[leases: string, queue: string, waiters: string, id: string], number>(
+  "fusionSemaphoreRelease",
+  new URL("./semaphore-release.lua", import.meta.url),
+  3,
+);
 
 export interface RedisSemaphoreOptions {
-  redis: SemaphoreRedis;
+  redis: RedisClient;
   /** Base of the three keys, e.g. `{fusion}:provider:local-gpu`. */
   key: string;
   /** Permits at once across every process. */
@@ -88,38 +56,42 @@ export class SemaphoreTimeoutError extends LimiterTimeoutError {
   override name = "SemaphoreTimeoutError";
 }
 
-interface Held {
-  id: string;
-  until: number;
-}
-
 export class RedisSemaphore implements ConcurrencyLimiter {
-  readonly #redis: SemaphoreRedis;
+  readonly #redis: RedisClient;
   readonly #keys: [string, string, string];
   readonly #limit: number;
   readonly #leaseMs: number;
-  readonly #maxHoldMs: number;
   readonly #minPollMs: number;
   readonly #maxPollMs: number;
   readonly #waiterTtlMs: number;
   readonly #logger: Logger | undefined;
   readonly #name: string;
-  readonly #held = new Map<string, Held>();
+  readonly #leases: LeaseRenewer;
   /** Wakes this process's waiters (a permit was released here). */
   readonly #wakers = new Set<() => void>();
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisSemaphoreOptions) {
     this.#redis = options.redis;
     this.#keys = [`${options.key}:leases`, `${options.key}:queue`, `${options.key}:waiters`];
     this.#limit = options.limit;
     this.#leaseMs = options.leaseMs ?? 15_000;
-    this.#maxHoldMs = options.maxHoldMs ?? 3_600_000;
     this.#minPollMs = options.minPollMs ?? 25;
     this.#maxPollMs = options.maxPollMs ?? 500;
     this.#waiterTtlMs = Math.max(5_000, this.#maxPollMs * 4);
     this.#logger = options.logger;
     this.#name = options.name ?? options.key;
+    this.#leases = new LeaseRenewer({
+      redis: options.redis,
+      leaseMs: this.#leaseMs,
+      maxHoldMs: options.maxHoldMs ?? 3_600_000,
+    });
+    this.#leases.on("expired", (lease) => {
+      this.#logger?.warn({ semaphore: this.#name }, "dropping a concurrency slot held too long");
+      void this.#release(lease.id);
+    });
+    this.#leases.on("failed", (err) =>
+      this.#logger?.warn({ err: err.message, semaphore: this.#name }, "cannot renew concurrency slots"),
+    );
   }
 
   get limit(): number {
@@ -128,7 +100,7 @@ export class RedisSemaphore implements ConcurrencyLimiter {
 
   /** Permits this process holds. */
   get held(): number {
-    return this.#held.size;
+    return this.#leases.size;
   }
 
   /**
@@ -144,15 +116,14 @@ export class RedisSemaphore implements ConcurrencyLimiter {
       for (;;) {
         let ahead: number;
         try {
-          const [granted, behind] = (await this.#redis.eval(
-            ACQUIRE_SCRIPT,
-            3,
+          const [granted, behind] = await acquireScript.run(
+            this.#redis,
             ...this.#keys,
             this.#limit,
             this.#leaseMs,
             this.#waiterTtlMs,
             id,
-          )) as unknown[];
+          );
           if (Number(granted) === 1) return this.#hold(id);
           ahead = Number(behind);
         } catch (err) {
@@ -174,7 +145,7 @@ export class RedisSemaphore implements ConcurrencyLimiter {
         signal?.throwIfAborted();
       }
     } catch (err) {
-      this.#eval(RELEASE_SCRIPT, id);
+      void this.#release(id);
       throw err;
     }
   }
@@ -190,48 +161,32 @@ export class RedisSemaphore implements ConcurrencyLimiter {
   }
 
   /** Extends every lease this process holds; drops those held longer than `maxHoldMs`. */
-  async renew(): Promise<void> {
-    const now = Date.now();
-    const ids: string[] = [];
-    for (const held of this.#held.values()) {
-      if (held.until <= now) {
-        this.#held.delete(held.id);
-        this.#logger?.warn({ semaphore: this.#name }, "dropping a concurrency slot held too long");
-        this.#eval(RELEASE_SCRIPT, held.id);
-      } else ids.push(held.id);
-    }
-    if (ids.length === 0) {
-      this.#stopRenewing();
-      return;
-    }
-    await this.#redis.eval(RENEW_LEASES_SCRIPT, 1, this.#keys[0], this.#leaseMs, ...ids);
+  renew(): Promise<void> {
+    return this.#leases.renew();
   }
 
   /** Stops renewing and forgets the permits held: they lapse after one lease (as after a crash). */
   close(): void {
-    this.#stopRenewing();
-    this.#held.clear();
+    this.#leases.close();
   }
 
   #hold(id: string): Permit {
-    this.#held.set(id, { id, until: Date.now() + this.#maxHoldMs });
-    this.#startRenewing();
+    const lease = this.#leases.hold(this.#keys[0], id);
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
-        if (!this.#held.delete(id)) return;
-        if (this.#held.size === 0) this.#stopRenewing();
-        this.#eval(RELEASE_SCRIPT, id).then(() => {
+        if (!this.#leases.release(lease)) return;
+        this.#release(id).then(() => {
           for (const wake of this.#wakers) wake();
         });
       },
     };
   }
 
-  #eval(script: string, id: string): Promise<void> {
-    return this.#redis.eval(script, 3, ...this.#keys, id).then(
+  #release(id: string): Promise<void> {
+    return releaseScript.run(this.#redis, ...this.#keys, id).then(
       () => undefined,
       (err: Error) =>
         this.#logger?.warn({ err: err.message, semaphore: this.#name }, "cannot release a concurrency slot"),
@@ -250,23 +205,5 @@ export class RedisSemaphore implements ConcurrencyLimiter {
       this.#wakers.add(done);
       signal?.addEventListener("abort", done, { once: true });
     });
-  }
-
-  #startRenewing(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(
-      () => {
-        this.renew().catch((err: Error) =>
-          this.#logger?.warn({ err: err.message, semaphore: this.#name }, "cannot renew concurrency slots"),
-        );
-      },
-      Math.max(10, Math.floor(this.#leaseMs / 3)),
-    );
-    this.#timer.unref();
-  }
-
-  #stopRenewing(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
   }
 }

@@ -6,19 +6,15 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.ts";
 import { createRedis } from "../redis/redis.ts";
+import { createMetrics, type FusionMetrics, initMetrics, MAX_MODEL_LABELS } from "./fusion-metrics.ts";
+import { metricsAuthorized, startMetricsServer } from "./metrics-server.ts";
 import {
-  createMetrics,
-  type FusionMetrics,
-  initMetrics,
   instrumentProcessor,
-  MAX_MODEL_LABELS,
-  metricsAuthorized,
   observeFusionFinished,
   recordJudgeResult,
   recordPanelResult,
   recordUpstreamError,
-  startMetricsServer,
-} from "./metrics.ts";
+} from "./recorders.ts";
 
 const logger = createLogger("metrics-test", "silent");
 

@@ -1,5 +1,6 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { z } from "zod";
+import { defineLuaScripts } from "./lua-script.ts";
 
 export type RedisRole =
   /** BullMQ workers and blocking readers: retry commands forever while Redis is away. */
@@ -26,13 +27,16 @@ export function createRedis(url: string, role: RedisRole, name?: string): Redis 
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: false,
   };
-  return new Redis(url, options);
+  const redis = new Redis(url, options);
+  defineLuaScripts(redis);
+  return redis;
 }
 
 /**
  * A connection to a single Redis or to a Redis Cluster. Both speak the same commands, `multi`, Lua
- * scripts (`defineCommand`, `eval`) and pub/sub; on a cluster every multi or script must keep its keys
- * in one slot, which the `{hash tag}` of each key family ensures (see `keys.ts` and `QUEUE_PREFIX`).
+ * scripts (`LuaScript`: `defineCommand`, run by hash) and pub/sub; on a cluster every multi or script
+ * must keep its keys in one slot, which the `{hash tag}` of each key family ensures (see `keys.ts` and
+ * `QUEUE_PREFIX`).
  */
 export type RedisClient = Redis | Cluster;
 
@@ -105,7 +109,7 @@ function parseClusterNode(
 }
 
 /** A Redis Cluster connection with the behaviour of `role` (see `createRedis`). */
-export function createRedisCluster(config: RedisClusterConfig, role: RedisRole, name?: string): Cluster {
+function createRedisCluster(config: RedisClusterConfig, role: RedisRole, name?: string): Cluster {
   const options: ClusterOptions = {
     // Per node: BullMQ requires maxRetriesPerRequest null on the connections its workers block on.
     redisOptions: {
@@ -122,7 +126,9 @@ export function createRedisCluster(config: RedisClusterConfig, role: RedisRole, 
     // With TLS the certificates name the hosts: connect by name rather than by resolved address.
     ...(config.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
   };
-  return new Cluster(config.nodes, options);
+  const cluster = new Cluster(config.nodes, options);
+  defineLuaScripts(cluster);
+  return cluster;
 }
 
 /**

@@ -1,16 +1,10 @@
 import { tracer, tracingEnabled } from "@fusion/llm-client";
 import { type OtlpReceiver, startOtlpReceiver } from "@fusion/testing";
 import { context, propagation, trace } from "@opentelemetry/api";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigError } from "../env/common-env.ts";
-import {
-  bullmqTelemetry,
-  setupTracing,
-  shutdownTracing,
-  tracesUrl,
-  tracingEnvSchema,
-  withSpan,
-} from "./tracing.ts";
+import { bullmqTelemetry, setupTracing, shutdownTracing, withSpan } from "./tracing.ts";
+import { tracesUrl, tracingEnvSchema } from "./tracing-env.ts";
 
 const INVALID_TRACE_ID = "00000000000000000000000000000000";
 
@@ -23,11 +17,23 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await shutdownTracing(2000);
+  vi.unstubAllEnvs();
 });
+
+/**
+ * `setupTracing` with exactly these `OTEL_*` variables in the process environment, where the SDK reads
+ * them too (any others the test process has are cleared first).
+ */
+function setupTracingWith(service: string, vars: Record<string, string>) {
+  vi.unstubAllEnvs();
+  for (const name of Object.keys(process.env)) if (name.startsWith("OTEL_")) vi.stubEnv(name, undefined);
+  for (const [name, value] of Object.entries(vars)) vi.stubEnv(name, value);
+  return setupTracing(service);
+}
 
 describe("tracing configuration", () => {
   it("is off without an endpoint: no provider is registered and spans record nothing", async () => {
-    const tracing = await setupTracing("test-service", { LOG_LEVEL: "silent" });
+    const tracing = await setupTracingWith("test-service", { LOG_LEVEL: "silent" });
     expect(tracing.enabled).toBe(false);
     expect(tracingEnabled()).toBe(false);
     expect(bullmqTelemetry()).toEqual({});
@@ -63,14 +69,14 @@ describe("tracing configuration", () => {
   });
 
   it("refuses malformed values with the variable's name", async () => {
-    await expect(setupTracing("t", { OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" })).rejects.toThrow(
+    await expect(setupTracingWith("t", { OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" })).rejects.toThrow(
       /OTEL_EXPORTER_OTLP_ENDPOINT/,
     );
     await expect(
-      setupTracing("t", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: "2" }),
+      setupTracingWith("t", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: "2" }),
     ).rejects.toBeInstanceOf(ConfigError);
     await expect(
-      setupTracing("t", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "-1" }),
+      setupTracingWith("t", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "-1" }),
     ).rejects.toThrow(/OTEL_BSP_SCHEDULE_DELAY/);
     expect(tracingEnabled()).toBe(false);
   });
@@ -78,7 +84,7 @@ describe("tracing configuration", () => {
 
 describe("tracing on", () => {
   it("exports spans over OTLP/HTTP JSON with the service name, and stops cleanly", async () => {
-    const tracing = await setupTracing("unit-service", {
+    const tracing = await setupTracingWith("unit-service", {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: "50",
     });
@@ -131,7 +137,7 @@ describe("tracing on", () => {
   });
 
   it("does not record BullMQ's housekeeping loops as traces of their own", async () => {
-    await setupTracing("quiet", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    await setupTracingWith("quiet", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     expect(tracer().startSpan("moveStalledJobsToWait panel").isRecording()).toBe(false);
     expect(tracer().startSpan("startStalledCheckTimer turn").isRecording()).toBe(false);
     expect(tracer().startSpan("process panel").isRecording()).toBe(true);
@@ -141,7 +147,7 @@ describe("tracing on", () => {
   });
 
   it("OTEL_SERVICE_NAME overrides the service's own name", async () => {
-    await setupTracing("default-name", {
+    await setupTracingWith("default-name", {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: "renamed",
       OTEL_BSP_SCHEDULE_DELAY: "50",

@@ -13,7 +13,7 @@ import {
   textChunk,
   usageChunk,
 } from "@fusion/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { setupTracing, shutdownTracing, withSpan } from "./tracing.ts";
 
 /** The upstream client's spans: one per call, retries as events, failures and cancellations told apart. */
@@ -21,13 +21,13 @@ import { setupTracing, shutdownTracing, withSpan } from "./tracing.ts";
 let receiver: OtlpReceiver;
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  await setupTracing("upstream-test", {
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    OTEL_BSP_SCHEDULE_DELAY: "20",
-  });
+  vi.stubEnv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url);
+  vi.stubEnv("OTEL_BSP_SCHEDULE_DELAY", "20");
+  await setupTracing("upstream-test");
 });
 afterAll(async () => {
   await shutdownTracing(2000);
+  vi.unstubAllEnvs();
   await receiver?.close();
 });
 

@@ -1,17 +1,16 @@
 import { initMetrics, metrics, metricsAuthorized } from "@fusion/runtime";
-import { Hono } from "hono";
-import type { AppEnv, GatewayDeps } from "../app.ts";
+import type { GatewayDeps } from "../deps.ts";
+import { factory } from "../factory.ts";
 
 /**
  * `GET /metrics`: Prometheus text format. Open unless METRICS_TOKEN is set (then it needs
  * `Authorization: Bearer <token>`); the API keys do not apply, as scrapers are not API clients.
  * Queue depths are read from Redis on scrape, at most every two seconds.
  */
-export function metricsRoutes(deps: GatewayDeps): Hono<AppEnv> {
+export function metricsRoute(deps: Pick<GatewayDeps, "env" | "logger" | "queues">) {
   initMetrics("gateway");
   metrics.watchQueues(deps.queues, { cacheMs: 2000, logger: deps.logger });
-  const app = new Hono<AppEnv>();
-  app.get("/metrics", async (c) => {
+  return factory.createApp().get("/metrics", async (c) => {
     if (!metricsAuthorized(c.req.header("authorization"), deps.env.METRICS_TOKEN)) {
       c.header("www-authenticate", "Bearer");
       return c.json({ error: { code: 401, message: "missing or invalid metrics token" } }, 401);
@@ -19,5 +18,4 @@ export function metricsRoutes(deps: GatewayDeps): Hono<AppEnv> {
     const body = await metrics.registry.metrics();
     return c.body(body, 200, { "content-type": metrics.registry.contentType });
   });
-  return app;
 }

@@ -1,16 +1,15 @@
 import { presetCatalog } from "@fusion/llm-client";
 import { FUSION_ALIAS } from "@fusion/wire";
-import { Hono } from "hono";
-import type { AppEnv, GatewayDeps } from "../app.ts";
+import type { GatewayDeps } from "../deps.ts";
+import { factory } from "../factory.ts";
 
 /**
- * Our aliases and presets, in the shape of OpenAI's model list, and the routes of model slugs to
+ * `GET /models`: our aliases and presets, in the shape of OpenAI's model list, and the routes of model slugs to
  * providers (one catch-all to the single upstream without a providers file).
  */
-export function modelsRoute(deps: Pick<GatewayDeps, "env">): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function modelsRoute(deps: Pick<GatewayDeps, "providers">) {
   const created = Math.floor(Date.now() / 1000);
-  const config = deps.env.FUSION_CONFIG;
+  const config = deps.providers;
   const catalog = presetCatalog(config);
   const body = {
     object: "list",
@@ -36,6 +35,5 @@ export function modelsRoute(deps: Pick<GatewayDeps, "env">): Hono<AppEnv> {
       ? config.routes.map((r) => ({ match: r.match, provider: r.provider }))
       : [{ match: "*", provider: "default" }],
   };
-  app.get("/models", (c) => c.json(body));
-  return app;
+  return factory.createApp().get("/models", (c) => c.json(body));
 }

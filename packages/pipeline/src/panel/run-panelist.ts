@@ -1,0 +1,101 @@
+import { describeFailure, runToolLoop } from "@fusion/llm-client";
+import {
+  addUsage,
+  describeToolCall,
+  emptyServerToolUse,
+  innerCallBody,
+  type PanelFailure,
+  type PanelJobData,
+  type PanelResult,
+  type Usage,
+} from "@fusion/wire";
+import { progressReporter } from "../progress-reporter.ts";
+import { buildPanelMessages } from "../prompts.ts";
+import { type StagePorts, stageSignal } from "../stage-ports.ts";
+import { NoTextError, panelFailureOf } from "./panel-failure.ts";
+
+/** What a panelist may return at most; a judge reads every answer, so one runaway answer must not crowd out the rest. */
+const MAX_ANSWER_CHARS = 40_000;
+const MAX_URLS = 20;
+
+export type PanelistInput = Pick<
+  PanelJobData,
+  "fusionId" | "index" | "model" | "messages" | "question" | "settings" | "emitProgress"
+> & {
+  /** The panel stage's deadline: when it passes (epoch ms), and the stage's time limit (for the message). */
+  deadline: { at: number; timeoutMs: number };
+};
+
+/**
+ * One panelist: its model's tool loop on the caller's conversation. A model that fails (upstream
+ * error after retries, no text, the deadline) is returned as a failed result with the tokens it
+ * spent and a typed `failure`, not thrown: the judge lists it in `failed_models` and the usage still
+ * adds up. A cancelled fusion gives a `cancelled` result.
+ */
+export async function runPanelist(input: PanelistInput, ports: StagePorts): Promise<PanelResult> {
+  const { fusionId, model, settings } = input;
+  const { log } = ports;
+  const started = Date.now();
+  const spent: Usage[] = [];
+  const result = (status: PanelResult["status"], error?: string, failure?: PanelFailure): PanelResult => ({
+    model,
+    status,
+    content: "",
+    ...(error ? { error } : {}),
+    ...(failure ? { failure } : {}),
+    usage: addUsage(...spent),
+    serverToolUse: emptyServerToolUse(),
+    urls: [],
+    latencyMs: Date.now() - started,
+  });
+  const progress = progressReporter(
+    ports.events,
+    fusionId,
+    input.emitProgress,
+    { stage: "panel", model, index: input.index },
+    log,
+  );
+
+  if (await ports.isCancelled()) return result("cancelled");
+  const deadline = AbortSignal.timeout(Math.max(0, input.deadline.at - Date.now()));
+  progress({ status: "started" });
+  const signal = stageSignal(ports, deadline);
+  try {
+    const out = await runToolLoop({
+      client: ports.upstream,
+      tools: ports.tools,
+      model,
+      messages: buildPanelMessages(input.messages, input.question),
+      toolNames: settings.tools,
+      maxSteps: settings.maxToolCalls,
+      body: innerCallBody(settings),
+      call: { signal, ...(ports.headers ? { headers: ports.headers } : {}) },
+      onToolCall: (call) => progress({ status: "tool_call", ...describeToolCall(call.name, call.arguments) }),
+      onUsage: (usage) => spent.push(usage),
+    });
+    const content = out.turn.content.trim();
+    if (!content) throw new NoTextError(model);
+    const latencyMs = Date.now() - started;
+    log.info({ latencyMs, steps: out.steps }, "panelist answered");
+    progress({ status: "finished", latency_ms: latencyMs });
+    return {
+      model,
+      status: "ok",
+      content: content.length > MAX_ANSWER_CHARS ? `${content.slice(0, MAX_ANSWER_CHARS)}…` : content,
+      usage: out.usage,
+      serverToolUse: out.serverToolUse,
+      urls: out.urls.slice(0, MAX_URLS),
+      latencyMs,
+    };
+  } catch (err) {
+    if (signal.aborted && (await ports.isCancelled())) return result("cancelled");
+    const reason = deadline.aborted
+      ? `the panel deadline (${input.deadline.timeoutMs} ms) passed before ${model} answered`
+      : describeFailure(err);
+    const failure: PanelFailure = deadline.aborted ? { kind: "deadline" } : panelFailureOf(err);
+    log.warn({ reason, failure }, "panelist failed");
+    const failed = result("failed", reason, failure);
+    progress({ status: "failed", latency_ms: failed.latencyMs, error: reason });
+    return failed;
+  }
+}

@@ -1,0 +1,52 @@
+import type { Queue } from "bullmq";
+import { type Handler, Hono } from "hono";
+import { adminAuth, QUEUES_PATH } from "./admin-auth.ts";
+
+export interface AdminOptions {
+  key: string;
+  queues: Record<string, Queue>;
+  /** Whether the dashboard may only look (no retry, clean, pause, add, obliterate). */
+  readOnly: boolean;
+}
+
+/**
+ * `/admin/*` behind the admin key, with Bull Board at `/admin/queues`: the page (HTML), its static
+ * assets (`/admin/queues/static/*`, served from @bull-board/ui on disk) and its JSON API
+ * (`/admin/queues/api/*`), over the gateway's own BullMQ queues. Bull Board is loaded on the first
+ * authorised request, so a gateway whose dashboard nobody opens does not load it.
+ */
+export function adminRoutes(options: AdminOptions): Hono {
+  const admin = new Hono();
+  admin.use("*", adminAuth(options.key));
+  let board: Promise<Hono> | undefined;
+  const dashboard: Handler = async (c) => {
+    board ??= loadBoard(options).catch((err: unknown) => {
+      board = undefined;
+      throw err;
+    });
+    return (await board).fetch(c.req.raw, c.env);
+  };
+  admin.all("/queues", dashboard);
+  admin.all("/queues/*", dashboard);
+  return admin;
+}
+
+/** Bull Board's Hono app, mounted at its full path. */
+async function loadBoard(options: AdminOptions): Promise<Hono> {
+  const [{ createBullBoard }, { BullMQAdapter }, { HonoAdapter }, { serveStatic }] = await Promise.all([
+    import("@bull-board/api"),
+    import("@bull-board/api/bullMQAdapter"),
+    import("@bull-board/hono"),
+    import("@hono/node-server/serve-static"),
+  ]);
+  const serverAdapter = new HonoAdapter(serveStatic);
+  serverAdapter.setBasePath(QUEUES_PATH);
+  createBullBoard({
+    queues: Object.values(options.queues).map(
+      (q) => new BullMQAdapter(q, { readOnlyMode: options.readOnly }),
+    ),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: "Fusion queues" } },
+  });
+  return new Hono().route(QUEUES_PATH, serverAdapter.registerPlugin());
+}

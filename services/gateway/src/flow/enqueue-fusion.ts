@@ -1,0 +1,93 @@
+import { buildForcedFlow, jobIds, jobOptions, queueNames, withSpan } from "@fusion/runtime";
+import { FusionError } from "@fusion/wire";
+import type { GatewayDeps } from "../deps.ts";
+import { writeMeta } from "../sse/fusion-meta.ts";
+import type { FusionPlan } from "./classify.ts";
+import { forcedDecision, turnJobFor } from "./turn-job.ts";
+
+/** A fusion the gateway accepted, to be put on the queues. */
+export interface AcceptedFusion {
+  fusionId: string;
+  requestId: string;
+  /** The id of the API key that started it: only that key may read it later. */
+  owner: string;
+  plan: FusionPlan;
+  stream: boolean;
+  includeUsage: boolean;
+  /** Whether its stream sends progress as named events. */
+  progress: boolean;
+}
+
+export type EnqueueFusion = (fusion: AcceptedFusion) => Promise<void>;
+
+/**
+ * Puts fusions on the queues: an offered fusion as one turn job (the writer decides), a forced one as
+ * the whole flow (panel jobs under the judge under the turn). The fusion's meta (owner, model, stream)
+ * is written beside it for the endpoints that read or resume it. Resolves once both are in Redis;
+ * rejects with 503 in the error shape when they could not be written.
+ */
+export function fusionEnqueuer(
+  deps: Pick<GatewayDeps, "env" | "logger" | "redis" | "queues" | "flows">,
+): EnqueueFusion {
+  const { env, logger } = deps;
+  const retention = {
+    completedAgeSeconds: env.JOB_RETENTION_SECONDS,
+    failedAgeSeconds: env.JOB_RETENTION_SECONDS * 24,
+  };
+  const metaTtlSeconds = Math.ceil(env.FUSION_TIMEOUT_MS / 1000) + env.STREAM_RETENTION_SECONDS;
+
+  return (fusion) => {
+    const { fusionId, requestId, plan, stream } = fusion;
+    const turn = turnJobFor(plan, { fusionId, requestId, stream, includeUsage: fusion.includeUsage });
+    const enqueue = async () => {
+      if (plan.mode === "offered") {
+        await deps.queues.turn.add("turn", turn, {
+          ...jobOptions(queueNames.turn, retention),
+          jobId: jobIds.turn(fusionId),
+        });
+        return;
+      }
+      await deps.flows.add(
+        buildForcedFlow(
+          { ...turn, decision: forcedDecision(plan) },
+          {
+            fusionId,
+            requestId,
+            messages: plan.messages,
+            question: plan.question,
+            settings: plan.settings,
+            emitProgress: stream,
+            prefix: env.QUEUE_PREFIX,
+            retention,
+          },
+        ),
+      );
+    };
+    const meta = {
+      owner: fusion.owner,
+      created: turn.createdAt,
+      model: plan.writerModel,
+      stream,
+      progress: fusion.progress,
+    };
+    return Promise.all([
+      writeMeta(deps.redis, fusionId, meta, metaTtlSeconds),
+      // BullMQ's own spans (addFlow, addNode per job) are children of this one.
+      withSpan("fusion enqueue", { attributes: { "fusion.id": fusionId } }, enqueue),
+    ]).then(
+      () => {
+        const fields = {
+          entry: plan.entry,
+          mode: plan.mode,
+          panel: plan.settings.analysisModels.length,
+          stream,
+        };
+        logger.info({ fusionId, requestId, ...fields }, "fusion accepted");
+      },
+      (err: unknown) => {
+        logger.error({ err, fusionId, requestId }, "could not enqueue the fusion");
+        throw new FusionError("unavailable", "the service cannot take work right now (queue unavailable)");
+      },
+    );
+  };
+}

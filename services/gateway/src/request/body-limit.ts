@@ -1,0 +1,13 @@
+import { FusionError } from "@fusion/wire";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+
+/** Hono's body limit, refusing a larger body (declared or streamed) with 413 in the error shape. */
+export function requestBodyLimit(maxSize: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new FusionError("payload_too_large", `request body exceeds ${maxSize} bytes`);
+    },
+  });
+}

@@ -1,0 +1,39 @@
+import { parseEventId } from "@fusion/runtime";
+import { FusionError } from "@fusion/wire";
+import type { GatewayDeps } from "../deps.ts";
+import { factory } from "../factory.ts";
+import { PROGRESS_HEADER, wantsProgressEvents } from "../sse/fusion-meta.ts";
+import { fusionSseResponse } from "../sse/fusion-response.ts";
+import { ownFusionMeta } from "../sse/own-fusion-meta.ts";
+
+/**
+ * `GET /fusions/{id}/stream`: the fusion's SSE stream, from the start or after `Last-Event-ID` (header,
+ * or `last_event_id` query for plain EventSource), served by any gateway to the key that started it.
+ * Progress comes as named events when the `progress` query, the progress header or the original
+ * request asked for them.
+ */
+export function fusionStreamRoute(deps: Pick<GatewayDeps, "env" | "logger" | "redis" | "relay" | "readers">) {
+  return factory.createApp().get("/fusions/:id/stream", async (c) => {
+    const id = c.req.param("id");
+    const meta = await ownFusionMeta(deps.redis, id, c.get("keyId"));
+    const lastEventId = c.req.header("last-event-id") ?? c.req.query("last_event_id");
+    const afterId = parseEventId(lastEventId);
+    if (lastEventId && !afterId)
+      throw new FusionError(
+        "bad_request",
+        `Last-Event-ID "${lastEventId}" is not an event id of this stream`,
+      );
+    const progressEvents =
+      c.req.query("progress") !== undefined
+        ? wantsProgressEvents(undefined, c.req.query("progress"))
+        : wantsProgressEvents(undefined, c.req.header(PROGRESS_HEADER)) || meta.progress;
+    return fusionSseResponse(deps, {
+      fusionId: id,
+      requestId: c.get("requestId"),
+      model: meta.model,
+      progressEvents,
+      ...(afterId ? { afterId } : {}),
+      headers: { "x-fusion-id": id },
+    });
+  });
+}

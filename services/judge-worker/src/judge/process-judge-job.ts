@@ -1,0 +1,44 @@
+import type { ToolExecutor } from "@fusion/llm-client";
+import { runJudge } from "@fusion/pipeline";
+import { isCancelled, metrics, parseJobData, type WorkerRuntime } from "@fusion/runtime";
+import { type JudgeJobData, type JudgeResult, judgeJobSchema } from "@fusion/wire";
+import type { Job } from "bullmq";
+import { readPanelResults } from "./panel-results.ts";
+
+export interface JudgeJobOptions {
+  /** Ask for `response_format: json_schema` (structured output) where the upstream supports it. */
+  structuredOutput: boolean;
+  /** The judge's deadline, from when it starts. */
+  timeoutMs: number;
+}
+
+/** The judge queue's processor: reads the panel's results from the job's children and runs `runJudge`. */
+export function createJudgeJobProcessor(
+  runtime: WorkerRuntime,
+  tools: ToolExecutor,
+  options: JudgeJobOptions,
+) {
+  return async (job: Job<JudgeJobData>, _token?: string, signal?: AbortSignal): Promise<JudgeResult> => {
+    const data = parseJobData(judgeJobSchema, job.data, "judge");
+    const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
+    const results = await readPanelResults(job, data.panel);
+    const cancel = runtime.cancel.register(data.fusionId, signal);
+    try {
+      return await runJudge(
+        { ...data, results, structuredOutput: options.structuredOutput, timeoutMs: options.timeoutMs },
+        {
+          upstream: runtime.upstream,
+          tools,
+          events: runtime.events,
+          log,
+          signal: cancel.signal,
+          isCancelled: () => isCancelled(runtime.redis, data.fusionId),
+          headers: runtime.innerHeaders,
+          onRepair: () => metrics.judgeRepairs.inc(),
+        },
+      );
+    } finally {
+      cancel.release();
+    }
+  };
+}
