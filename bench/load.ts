@@ -83,7 +83,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function runLoad(config: LoadConfig): Promise<LoadResult> {
+async function runLoad(config: LoadConfig): Promise<LoadResult> {
   const url = new URL(config.url);
   assertLoopback(url);
   const agent = new Agent({

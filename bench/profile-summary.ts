@@ -59,7 +59,7 @@ export interface ProfileSummary {
 const SPECIAL = new Set(["(idle)", "(program)", "(garbage collector)", "(root)"]);
 
 /** `node_modules/.pnpm/x@1/node_modules/@scope/name/...` → `@scope/name`; `node:internal/...` → `node:internal`. */
-export function packageOf(url: string, functionName: string): string {
+function packageOf(url: string, functionName: string): string {
   if (SPECIAL.has(functionName) && !url) return functionName;
   if (!url) return "(native)";
   if (url.startsWith("wasm://")) return "wasm (undici's llhttp; cjs-module-lexer at start-up)";
@@ -84,7 +84,7 @@ function shortUrl(url: string): string {
   return m ? (m[1] as string) : url.replace(/^file:\/\//, "");
 }
 
-export function summarize(profiles: CpuProfile[]): ProfileSummary {
+function summarize(profiles: CpuProfile[]): ProfileSummary {
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
   const byCaller = new Map<string, number>();
@@ -153,7 +153,7 @@ export function summarize(profiles: CpuProfile[]): ProfileSummary {
   };
 }
 
-export function renderSummary(name: string, s: ProfileSummary, top: number): string {
+function renderSummary(name: string, s: ProfileSummary, top: number): string {
   const busy = s.totalUs - s.idleUs;
   const pct = (us: number) => `${((us / Math.max(1, busy)) * 100).toFixed(1)}%`.padStart(6);
   const msOf = (us: number) => `${(us / 1000).toFixed(0)} ms`.padStart(9);
@@ -178,7 +178,7 @@ export function renderSummary(name: string, s: ProfileSummary, top: number): str
 }
 
 /** Self time of the functions whose name holds `name`, grouped by their callers (`depth` frames up). */
-export function callerStacks(profiles: CpuProfile[], name: string, depth = 8): SelfTime[] {
+function callerStacks(profiles: CpuProfile[], name: string, depth = 8): SelfTime[] {
   const byStack = new Map<string, number>();
   for (const profile of profiles) {
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));

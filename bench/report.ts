@@ -116,7 +116,7 @@ function errorsOf(r: RunRecord | undefined): string {
   return `${failed}/${started} (${num((failed / Math.max(1, started)) * 100, 2)}%)${cut}`;
 }
 
-export function tableRows(results: BenchResults): Row[] {
+function tableRows(results: BenchResults): Row[] {
   const rows: Row[] = [];
   const s = results.scenarios;
 
@@ -372,7 +372,7 @@ function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-export function renderText(rows: Row[]): string {
+function renderText(rows: Row[]): string {
   const all = [HEADER, ...rows];
   const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: Row) =>
@@ -384,7 +384,7 @@ export function renderText(rows: Row[]): string {
   return [line(HEADER), sep, ...rows.map(line)].join("\n");
 }
 
-export function renderMarkdown(rows: Row[]): string {
+function renderMarkdown(rows: Row[]): string {
   const esc = (c: string) => c.replaceAll("|", "\\|");
   return [
     `| ${HEADER.join(" | ")} |`,
@@ -394,7 +394,7 @@ export function renderMarkdown(rows: Row[]): string {
 }
 
 /** CPU per request by process, Redis commands and memory: where the time and bytes go. */
-export function renderDetails(results: BenchResults): string {
+function renderDetails(results: BenchResults): string {
   const out: string[] = [];
   const cpuLine = (r: RunRecord | undefined) =>
     r

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bodyOf, useStack } from "./support/fixture.ts";
 
@@ -11,10 +11,9 @@ import { bodyOf, useStack } from "./support/fixture.ts";
 const dir = mkdtempSync(join(tmpdir(), "fusion-providers-"));
 const configPath = join(dir, "fusion.yaml");
 const env: Record<string, string> = { FUSION_CONFIG: configPath, LOG_LEVEL: "info" };
-let gpu: RunningSimulator;
+const gpu = useSimulator();
 
-beforeAll(async () => {
-  gpu = await startSimulator();
+beforeAll(() => {
   env.GPU_BASE_URL = `${gpu.url}/v1`;
   writeFileSync(
     configPath,
@@ -41,12 +40,11 @@ presets:
   );
 });
 
-// Registered after the hook above, so the stack starts once the file exists; two panel workers, so the
-// GPU's limit must hold across processes.
+// Registered after the hooks above, so the stack starts once the GPU runs and the file exists; two panel
+// workers, so the GPU's limit must hold across processes.
 const e2e = useStack({ env, panelWorkers: 2 });
 
-afterAll(async () => {
-  await gpu?.close();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

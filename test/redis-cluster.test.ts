@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type RunningSimulator, SimulatorControl, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { freePort, type RedisClusterFixture, readSseFrames, Stack, startRedisCluster } from "@fusion/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel } from "./support/fixture.ts";
@@ -32,15 +32,12 @@ type Completion = {
 };
 
 describe("services on a Redis Cluster", () => {
-  let sim: RunningSimulator;
-  let control: SimulatorControl;
+  const sim = useSimulator();
   let stack: Stack;
   /** Every fusion id the suite saw, for the placement checks. */
   const fusionIds: string[] = [];
 
   beforeAll(async () => {
-    sim = await startSimulator();
-    control = new SimulatorControl(sim.url);
     stack = new Stack({
       redisUrl: "",
       redisClusterNodes: cluster.nodesEnv,
@@ -55,7 +52,6 @@ describe("services on a Redis Cluster", () => {
 
   afterAll(async () => {
     await stack?.stop();
-    await sim?.close();
   });
 
   const post = (body: unknown, gateway = 0, signal?: AbortSignal) =>
@@ -122,7 +118,7 @@ describe("services on a Redis Cluster", () => {
   it("runs an offered fusion the model decides to call: the turn waits for its children", async () => {
     const caller = uniqueModel("caller");
     const panel = [uniqueModel("p1"), uniqueModel("p2")];
-    await control.script(caller, { fusion: "call" });
+    await sim.control.script(caller, { fusion: "call" });
     const res = await post({
       model: caller,
       messages: [{ role: "user", content: "What should I use?" }],
@@ -134,8 +130,8 @@ describe("services on a Redis Cluster", () => {
     expect(body.choices[0]?.message.content).toContain(`Final answer from ${caller}`);
     expect(body.fusion.status).toBe("ok");
     expect(body.fusion.responses.map((r) => r.model).sort()).toEqual([...panel].sort());
-    expect(await control.requests({ model: caller, role: "decider" })).toHaveLength(1);
-    expect(await control.requests({ model: caller, role: "judge" })).not.toHaveLength(0);
+    expect(await sim.control.requests({ model: caller, role: "decider" })).toHaveLength(1);
+    expect(await sim.control.requests({ model: caller, role: "judge" })).not.toHaveLength(0);
     // The judge flow was added below the running turn job, which took the judge's result as its child's.
     const redis = cluster.client();
     const turn = await redis.hgetall(`${stack.prefix}:turn:${fusionId}`);
@@ -147,7 +143,7 @@ describe("services on a Redis Cluster", () => {
 
   it("resumes a cut stream through the other gateway with Last-Event-ID: no gap, no duplicate", async () => {
     const writer = uniqueModel("writer");
-    await control.script(writer, { tokenDelayMs: 30, onlyRoles: ["writer"] });
+    await sim.control.script(writer, { tokenDelayMs: 30, onlyRoles: ["writer"] });
     const body = {
       model: "openrouter/fusion",
       stream: true,
@@ -181,7 +177,7 @@ describe("services on a Redis Cluster", () => {
   it("cancels a fusion whose client left: the cancellation reaches the worker over the cluster's pub/sub", async () => {
     const slow = uniqueModel("slow");
     const judge = uniqueModel("judge");
-    await control.script(slow, { latencyMs: 20_000 });
+    await sim.control.script(slow, { latencyMs: 20_000 });
     const controller = new AbortController();
     const res = await post(
       {
@@ -196,9 +192,9 @@ describe("services on a Redis Cluster", () => {
     const fusionId = fusionIdOf(res);
     await res.body?.getReader().read();
     const deadline = Date.now() + 10_000;
-    while ((await control.requests({ model: slow })).length === 0 && Date.now() < deadline)
+    while ((await sim.control.requests({ model: slow })).length === 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
-    expect(await control.requests({ model: slow })).toHaveLength(1);
+    expect(await sim.control.requests({ model: slow })).toHaveLength(1);
     const abortedAt = Date.now();
     controller.abort();
 
@@ -212,7 +208,7 @@ describe("services on a Redis Cluster", () => {
     expect(finishedOn).not.toBeNull();
     expect(Number(finishedOn) - abortedAt).toBeLessThan(15_000);
     expect(await redis.exists(`fusion:{${fusionId}}:cancelled`)).toBe(1);
-    expect(await control.requests({ model: judge })).toHaveLength(0);
+    expect(await sim.control.requests({ model: judge })).toHaveLength(0);
     expect(stack.logs).toMatch(/client went away: cancelling the fusion/);
   });
 

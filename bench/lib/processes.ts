@@ -18,7 +18,7 @@ export interface ServerProcess {
 }
 
 /** Stops a child we started: SIGTERM, then SIGKILL after `graceMs`. */
-export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill("SIGKILL"), graceMs);
@@ -84,7 +84,7 @@ export async function startServerProcess(
   };
 }
 
-export function cpuProfOptions(dir: string): string {
+function cpuProfOptions(dir: string): string {
   mkdirSync(dir, { recursive: true });
   return `--cpu-prof --cpu-prof-dir=${dir}`;
 }

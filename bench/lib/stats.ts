@@ -11,7 +11,7 @@ export interface Summary {
 }
 
 /** Nearest-rank percentile of an ascending array; NaN for an empty one. */
-export function percentile(sorted: readonly number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
@@ -28,18 +28,5 @@ export function summarize(samples: readonly number[]): Summary {
     p99: percentile(sorted, 99),
     max: sorted[sorted.length - 1] ?? Number.NaN,
     mean: sorted.length ? sum / sorted.length : Number.NaN,
-  };
-}
-
-/** Each sample minus a constant (e.g. end-to-end latency minus the simulated critical path). */
-export function shift(summary: Summary, by: number): Summary {
-  return {
-    count: summary.count,
-    min: summary.min - by,
-    p50: summary.p50 - by,
-    p90: summary.p90 - by,
-    p99: summary.p99 - by,
-    max: summary.max - by,
-    mean: summary.mean - by,
   };
 }

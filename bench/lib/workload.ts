@@ -6,10 +6,10 @@
  */
 import type { Script } from "@fusion/simulator";
 
-export const PANEL_MODELS = ["bench/panel-a", "bench/panel-b", "bench/panel-c"] as const;
-export const JUDGE_MODEL = "bench/judge";
+const PANEL_MODELS = ["bench/panel-a", "bench/panel-b", "bench/panel-c"] as const;
+const JUDGE_MODEL = "bench/judge";
 /** Unscripted: answered at once as a plain (non-fusion) request. */
-export const PLAIN_MODEL = "bench/plain";
+const PLAIN_MODEL = "bench/plain";
 
 /** Upstream calls on the critical path of one fusion, each waiting L: panel tool call, panel answer, judge, writer. */
 export const CRITICAL_PATH_CALLS = 4;

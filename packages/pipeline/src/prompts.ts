@@ -7,7 +7,7 @@ export const PANEL_SYSTEM_PROMPT = [
   "URLs you relied on. State uncertainty plainly instead of guessing.",
 ].join(" ");
 
-export const JUDGE_SYSTEM_PROMPT = [
+const JUDGE_SYSTEM_PROMPT = [
   "You are the judge of a panel of AI models that answered the same request independently.",
   "Compare their answers; do not merge them or write your own answer.",
   "Report: consensus (points all or most panelists agree on), contradictions (topics where they disagree,",
@@ -20,7 +20,7 @@ export const JUDGE_SYSTEM_PROMPT = [
   "partial_coverage, unique_insights and blind_spots, and nothing else.",
 ].join(" ");
 
-export function textOf(content: ChatMessage["content"]): string {
+function textOf(content: ChatMessage["content"]): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content
@@ -42,7 +42,7 @@ export function lastUserText(messages: ChatMessage[]): string {
  * because the panel is not given the caller's tools and several providers reject tool turns without
  * them.
  */
-export function conversationForPanel(messages: ChatMessage[]): ChatMessage[] {
+function conversationForPanel(messages: ChatMessage[]): ChatMessage[] {
   const out: ChatMessage[] = [];
   for (const m of messages) {
     if (m.role === "tool" || m.role === "function") {

@@ -4,7 +4,7 @@ import { pino } from "pino";
  * Paths that may hold a secret. pino replaces them before a line is written, so an upstream key, a
  * gateway key or an Authorization header never reaches a log.
  */
-export const redactPaths = [
+const redactPaths = [
   "authorization",
   "apiKey",
   "api_key",

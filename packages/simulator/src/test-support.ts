@@ -1,5 +1,7 @@
 /** Helpers for tests that talk to a simulator: its own, and those of the packages it stands in for. */
 
+import { readSseFrames } from "@fusion/testing";
+
 export { useSimulator } from "./use-simulator.ts";
 
 export function chat(
@@ -26,11 +28,8 @@ export function tool(name: string) {
 
 /** The `data:` payloads of an SSE body, in order. */
 export async function ssePayloads(res: Response): Promise<string[]> {
-  const text = await res.text();
-  return text
-    .split("\n\n")
-    .filter((frame) => frame.startsWith("data: "))
-    .map((frame) => frame.slice("data: ".length));
+  const frames = await readSseFrames(res);
+  return frames.flatMap((frame) => (frame.data === undefined ? [] : [frame.data]));
 }
 
 export interface ChunkShape {

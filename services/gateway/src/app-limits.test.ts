@@ -1,6 +1,6 @@
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { type RedisFixture, startRedis } from "@fusion/testing";
 import { serve } from "@hono/node-server";
 import type { Redis } from "ioredis";
@@ -12,20 +12,18 @@ import { type TestGateway, testGateway, testRedis } from "./test-gateway.ts";
  * simulator as upstream.
  */
 
+const sim = useSimulator();
 let redisFixture: RedisFixture;
-let sim: RunningSimulator;
 let redis: Redis;
 const gateways: TestGateway[] = [];
 
 beforeAll(async () => {
   redisFixture = await startRedis();
-  sim = await startSimulator();
   redis = testRedis(redisFixture.url);
 });
 afterAll(async () => {
   await Promise.all(gateways.map((g) => g.close()));
   redis?.disconnect();
-  await sim?.close();
   await redisFixture?.close();
 });
 

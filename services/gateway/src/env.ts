@@ -1,12 +1,18 @@
 import { commonEnvSchema, envBoolean, envInt, envList, queuePrefixSchema } from "@fusion/runtime";
 import { z } from "zod";
 
+/** RFC 6750 `b64token`: what `Authorization: Bearer <token>` may carry. */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
 export const gatewayEnvSchema = commonEnvSchema.extend({
   PORT: envInt(8080, 0, 65_535),
   /** Connections the kernel queues for the gateway before it accepts them (capped by net.core.somaxconn). */
   LISTEN_BACKLOG: envInt(4096, 1, 65_535),
   HOST: z.string().default("0.0.0.0"),
-  GATEWAY_API_KEYS: envList(),
+  /** API keys: RFC 6750 bearer tokens (A-Z a-z 0-9 . _ ~ + / - and trailing =), the only ones a client can send. */
+  GATEWAY_API_KEYS: envList().refine((keys) => keys.every((k) => BEARER_TOKEN.test(k)), {
+    message: "each key must be a bearer token: letters, digits and . _ ~ + / - with = only at the end",
+  }),
   QUEUE_PREFIX: queuePrefixSchema,
   /** Interval of `: OPENROUTER PROCESSING` comment frames while a fusion works. */
   KEEPALIVE_MS: envInt(10_000, 50),

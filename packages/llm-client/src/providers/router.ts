@@ -1,13 +1,9 @@
 import { ReadableStream } from "node:stream/web";
 import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "@fusion/wire";
 import type { Logger } from "pino";
-import {
-  type CallOptions,
-  type ProxyResponse,
-  type StreamTurnOptions,
-  UpstreamClient,
-  type UpstreamClientOptions,
-} from "../upstream/client.ts";
+import type { CallOptions, ProxyResponse, StreamTurnOptions } from "../upstream/call-options.ts";
+import { UpstreamClient } from "../upstream/client.ts";
+import type { UpstreamClientOptions } from "../upstream/client-options.ts";
 import { UpstreamError } from "../upstream/errors.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { FusionConfig } from "./config.ts";

@@ -4,7 +4,8 @@ import { useSimulator } from "@fusion/simulator/test-support";
 import type { ChatMessage, Usage, WebToolName } from "@fusion/wire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, UpstreamClient, UpstreamError } from "../upstream/index.ts";
-import { runToolLoop, type ToolExecutor, type ToolLoopInput, type ToolResult } from "./tool-loop.ts";
+import type { ToolExecutor, ToolResult } from "./tool-executor.ts";
+import { runToolLoop, type ToolLoopInput } from "./tool-loop.ts";
 
 interface ExecutedCall {
   name: string;

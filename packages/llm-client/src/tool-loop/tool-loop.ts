@@ -1,20 +1,8 @@
 import type { AssistantTurn, ChatMessage, Usage, WebToolName } from "@fusion/wire";
 import { addUsage, emptyServerToolUse, type ServerToolUse } from "@fusion/wire";
 import type { CallOptions, Upstream } from "../upstream/index.ts";
+import type { ToolExecutor, ToolResult } from "./tool-executor.ts";
 import { traceToolCall } from "./tool-tracing.ts";
-
-export interface ToolResult {
-  name: string;
-  ok: boolean;
-  content: string;
-  urls: Array<{ url: string; title?: string }>;
-}
-
-/** What runs the web tools; implemented by @fusion/web-tools. */
-export interface ToolExecutor {
-  definitions(names: ReadonlyArray<WebToolName>): unknown[];
-  execute(name: string, argumentsJson: string, signal?: AbortSignal): Promise<ToolResult>;
-}
 
 export interface ToolLoopInput {
   client: Upstream;

@@ -1,7 +1,7 @@
 import { describeToolCall } from "@fusion/wire";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { markFailed, tracer, tracingEnabled } from "../trace.ts";
-import type { ToolResult } from "./tool-loop.ts";
+import type { ToolResult } from "./tool-executor.ts";
 
 /**
  * One tool call of a panelist or the judge (`execute_tool web_search`) in a span: the tool, its query

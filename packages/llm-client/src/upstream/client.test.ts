@@ -1,6 +1,8 @@
 import { completionBody, freePort, sendJson } from "@fusion/testing";
 import { describe, expect, it } from "vitest";
-import { type CallOptions, type RetryInfo, UpstreamClient, type UpstreamClientOptions } from "./client.ts";
+import type { CallOptions, RetryInfo } from "./call-options.ts";
+import { UpstreamClient } from "./client.ts";
+import type { UpstreamClientOptions } from "./client-options.ts";
 import { upstreamFailure as failure, useScriptedUpstream } from "./scripted-upstream.ts";
 
 const apiKey = "sk-or-v1-TESTSECRETKEY0123456789";

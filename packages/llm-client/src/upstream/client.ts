@@ -1,98 +1,24 @@
 import { Readable } from "node:stream";
 import type { ReadableStream } from "node:stream/web";
-import {
-  type AssistantTurn,
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  chatCompletionSchema,
-} from "@fusion/wire";
+import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "@fusion/wire";
 import type { Logger } from "pino";
 import { Agent, type Dispatcher } from "undici";
 import { TurnAssembler, turnFromCompletion } from "./assemble.ts";
+import type { CallOptions, ProxyResponse, StreamTurnOptions } from "./call-options.ts";
+import type { UpstreamClientOptions } from "./client-options.ts";
+import { notEventStreamError, parseCompletionBody } from "./completion-body.ts";
 import {
   abortedError,
   type ErrorContext,
-  errorBodyMessage,
-  errorBodyStatus,
   httpError,
   isRecord,
-  redactJson,
-  redactSecrets,
   toUpstreamError,
-  UpstreamError,
+  type UpstreamError,
 } from "./errors.ts";
+import { endToEndHeaders, errorBodyCap, headerValue, readCapped, release } from "./response-body.ts";
 import { parseRetryAfter, retryDelayMs, sleep } from "./retry.ts";
 import { parseChunkStream } from "./sse.ts";
 import { traceComplete, traceStream } from "./tracing.ts";
-
-export interface UpstreamClientOptions {
-  /** e.g. https://openrouter.ai/api/v1; requests go to `${baseUrl}/chat/completions`. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>`; never appears in errors or logs. */
-  apiKey?: string;
-  /** Extra static headers (e.g. HTTP-Referer, X-Title). */
-  headers?: Record<string, string>;
-  /** Time to response headers (TTFB). Default 60_000. */
-  headersTimeoutMs?: number;
-  /** Longest idle gap while reading the body. Default 120_000. */
-  bodyTimeoutMs?: number;
-  /** Default 3, so up to 4 attempts. */
-  maxRetries?: number;
-  /** Exponential backoff base with full jitter. Default 500. */
-  retryBaseMs?: number;
-  /** Cap for any single wait, including Retry-After. Default 30_000. */
-  retryMaxMs?: number;
-  /** undici pool connections per origin. Default 256. */
-  connections?: number;
-  /** Told of every failed call (after each attempt), e.g. to count it in a metric. */
-  onError?: (error: Pick<UpstreamError, "kind" | "status">) => void;
-  /** Retries are logged at warn (model, status, kind, attempt, delayMs), without secrets or bodies. */
-  logger?: Logger;
-}
-
-export interface RetryInfo {
-  /** The attempt about to be made after the wait: 2 for the first retry. */
-  attempt: number;
-  delayMs: number;
-  error: UpstreamError;
-}
-
-export interface CallOptions {
-  /** Aborts the in-flight HTTP request (and any backoff sleep) at once. */
-  signal?: AbortSignal;
-  /** Per-call headers, e.g. { "x-openrouter-fusion-depth": "1" }; they override static ones. */
-  headers?: Record<string, string>;
-  onRetry?: (info: RetryInfo) => void;
-}
-
-export interface StreamTurnOptions extends CallOptions {
-  onText?: (text: string, chunk: ChatCompletionChunk) => void;
-}
-
-export interface ProxyResponse {
-  status: number;
-  /** Lower-cased response headers without hop-by-hop ones; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  /** A web ReadableStream over the raw body (not decompressed); cancel it to abort the request. */
-  body: ReadableStream<Uint8Array>;
-}
-
-/** At most this much of an error body is read. */
-const errorBodyCap = 64 * 1024;
-
-const hopByHop = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
-type Body = Dispatcher.ResponseData["body"];
 
 /**
  * Calls an OpenAI/OpenRouter-compatible chat-completions API over one keep-alive undici Agent.
@@ -253,14 +179,9 @@ export class UpstreamClient {
       throw error;
     }
     if (res.statusCode >= 400) this.#onError({ kind: "http", status: res.statusCode });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value === undefined || hopByHop.has(name.toLowerCase())) continue;
-      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-    }
     return {
       status: res.statusCode,
-      headers,
+      headers: endToEndHeaders(res.headers),
       body: Readable.toWeb(res.body) as ReadableStream<Uint8Array>,
     };
   }
@@ -312,46 +233,7 @@ export class UpstreamClient {
   async #completeOnce(payload: string, options: CallOptions, ctx: ErrorContext): Promise<ChatCompletion> {
     const res = await this.#post("/chat/completions", payload, "application/json", options, ctx);
     if (res.statusCode < 200 || res.statusCode > 299) throw await this.#errorFrom(res, ctx);
-    const text = await res.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      const start = redactSecrets(text.slice(0, 200), ctx.secrets).replace(/\s+/g, " ");
-      throw new UpstreamError(
-        "protocol",
-        `upstream returned invalid JSON: ${JSON.stringify(start)}${ctx.suffix}`,
-        {
-          cause,
-        },
-      );
-    }
-    // OpenRouter may answer 200 with only `{error: {code, message}}` when a provider fails, or with a
-    // choice that finished with "error" (the error on the choice or beside it).
-    const failure = completionFailure(json);
-    if (failure) {
-      const status = errorBodyStatus(failure) ?? 502;
-      const detail = errorBodyMessage(failure);
-      const message = `upstream returned an error${detail ? `: ${redactSecrets(detail, ctx.secrets).slice(0, 500)}` : ""}`;
-      throw new UpstreamError("http", `${message} (status ${status})${ctx.suffix}`, {
-        status,
-        body: redactJson(json, ctx.secrets),
-      });
-    }
-    const parsed = chatCompletionSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "invalid";
-      throw new UpstreamError("protocol", `upstream returned an invalid completion (${where})${ctx.suffix}`, {
-        cause: parsed.error,
-      });
-    }
-    if (parsed.data.choices.length === 0) {
-      throw new UpstreamError("protocol", `upstream returned a completion without choices${ctx.suffix}`, {
-        body: redactJson(json, ctx.secrets),
-      });
-    }
-    return parsed.data;
+    return parseCompletionBody(await res.body.text(), ctx);
   }
 
   async #errorFrom(res: Dispatcher.ResponseData, ctx: ErrorContext): Promise<UpstreamError> {
@@ -364,21 +246,7 @@ export class UpstreamClient {
     contentType: string,
     ctx: ErrorContext,
   ): Promise<UpstreamError> {
-    const text = await readCapped(res.body, errorBodyCap);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (isRecord(json) && json.error !== undefined) {
-      // A JSON error body delivered with status 200: report it as the HTTP error it is.
-      return httpError(errorBodyStatus(json) ?? 502, text, ctx);
-    }
-    return new UpstreamError(
-      "protocol",
-      `upstream answered a streaming request with content-type ${JSON.stringify(contentType || "(none)")} instead of text/event-stream${ctx.suffix}`,
-    );
+    return notEventStreamError(await readCapped(res.body, errorBodyCap), contentType, ctx);
   }
 
   async #backoff(
@@ -406,58 +274,6 @@ export class UpstreamClient {
   }
 }
 
-/** Reads at most `cap` bytes of a body as UTF-8; a longer body is destroyed after the cap. */
-async function readCapped(body: Body, cap: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    chunks.push(buf);
-    size += buf.length;
-    if (size >= cap) {
-      body.on("error", ignore);
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, cap).toString("utf8");
-}
-
-/**
- * Lets go of a response body. A finished stream's rest (normally nothing but the chunked terminator) is
- * drained in the background so the connection can be reused; an unfinished one is destroyed, which
- * aborts the request and closes the socket.
- */
-function release(body: Body | undefined, finished: boolean): void {
-  if (!body || body.destroyed || body.readableEnded) return;
-  // Destroying an unfinished undici body emits an "aborted" error: nobody else listens any more.
-  body.on("error", ignore);
-  if (!finished) {
-    body.destroy();
-    return;
-  }
-  const timer = setTimeout(() => body.destroy(), 1_000);
-  timer.unref();
-  body.once("close", () => clearTimeout(timer));
-  body.resume();
-}
-
-function ignore(): void {}
-
-/**
- * The part of a 200 completion body that reports a failure, shaped `{error: ...}`: the body when it has
- * an `error` and no choices; else, for a choice that finished with "error", that choice when it carries
- * the error, the body when it does, or a generic error.
- */
-function completionFailure(json: unknown): Record<string, unknown> | undefined {
-  if (!isRecord(json)) return undefined;
-  if (!Array.isArray(json.choices)) return json.error !== undefined ? json : undefined;
-  const failed: unknown = json.choices.find((c) => isRecord(c) && c.finish_reason === "error");
-  if (failed === undefined) return undefined;
-  if (isRecord(failed) && failed.error !== undefined) return failed;
-  return json.error !== undefined ? json : { error: { message: "the completion finished with an error" } };
-}
-
 function modelOf(body: Record<string, unknown>): string | undefined {
   return typeof body.model === "string" && body.model !== "" ? body.model : undefined;
 }
@@ -466,8 +282,4 @@ function lowerCaseKeys(headers: Record<string, string>): Record<string, string> 
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
   return out;
-}
-
-function headerValue(value: string | string[] | undefined): string {
-  return (Array.isArray(value) ? value[0] : value) ?? "";
 }

@@ -1,4 +1,5 @@
-export { type CallOptions, UpstreamClient } from "./client.ts";
+export type { CallOptions } from "./call-options.ts";
+export { UpstreamClient } from "./client.ts";
 export { UpstreamError } from "./errors.ts";
 export { newToolCallId } from "./tool-call-id.ts";
 export type { Upstream } from "./upstream.ts";

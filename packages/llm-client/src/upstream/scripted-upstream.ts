@@ -1,6 +1,7 @@
 import { type ScriptedHandler, type ScriptedServer, startScriptedServer } from "@fusion/testing";
 import { afterEach, expect } from "vitest";
-import { UpstreamClient, type UpstreamClientOptions } from "./client.ts";
+import { UpstreamClient } from "./client.ts";
+import type { UpstreamClientOptions } from "./client-options.ts";
 import { UpstreamError } from "./errors.ts";
 
 /** Options for the client; `baseUrl` defaults to the scripted server's. */

@@ -2,7 +2,7 @@ import type { AssistantTurn, ChatCompletion, ChatCompletionChunk, Usage } from "
 import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { tracer, tracingEnabled } from "../trace.ts";
 
-import type { CallOptions } from "./client.ts";
+import type { CallOptions } from "./call-options.ts";
 import { UpstreamError } from "./errors.ts";
 
 /**

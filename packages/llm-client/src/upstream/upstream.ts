@@ -1,5 +1,5 @@
 import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "@fusion/wire";
-import type { CallOptions, ProxyResponse, StreamTurnOptions } from "./client.ts";
+import type { CallOptions, ProxyResponse, StreamTurnOptions } from "./call-options.ts";
 
 /**
  * What callers need of an upstream: a single `UpstreamClient`, or a `ProviderRouter` that picks one

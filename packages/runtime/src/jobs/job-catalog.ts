@@ -24,7 +24,7 @@ export interface RetentionOptions {
   failedAgeSeconds: number;
 }
 
-export const defaultRetention: RetentionOptions = { completedAgeSeconds: 3600, failedAgeSeconds: 24 * 3600 };
+const defaultRetention: RetentionOptions = { completedAgeSeconds: 3600, failedAgeSeconds: 24 * 3600 };
 
 /**
  * Job options per queue. Panel and judge jobs are removed as soon as they complete: their return

@@ -25,7 +25,7 @@ interface JobFields {
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
 /** What a job's data says about its fusion, as span attributes. */
-export function jobAttributes(queueName: string, data: unknown): { model?: string; attributes: Attributes } {
+function jobAttributes(queueName: string, data: unknown): { model?: string; attributes: Attributes } {
   const d = (data ?? {}) as JobFields;
   const model =
     queueName === queueNames.panel
@@ -43,7 +43,7 @@ export function jobAttributes(queueName: string, data: unknown): { model?: strin
 }
 
 /** How a finished job went, read from what its processor returned. */
-export function jobOutcome(result: unknown): { outcome: string; error?: string } {
+function jobOutcome(result: unknown): { outcome: string; error?: string } {
   const r = (result ?? {}) as {
     status?: unknown;
     error?: unknown;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ProviderRouter, UpstreamError } from "@fusion/llm-client";
-import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { type RedisFixture, startRedis } from "@fusion/testing";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,15 +115,11 @@ describe("RedisSemaphore", () => {
 });
 
 describe("ProviderRouter concurrency across instances", () => {
-  let sim: RunningSimulator;
+  const sim = useSimulator();
   const routers: ProviderRouter[] = [];
 
-  beforeAll(async () => {
-    sim = await startSimulator();
-  });
   afterAll(async () => {
     await Promise.all(routers.map((r) => r.close()));
-    await sim?.close();
   });
 
   function makeRouters(limit: number, queueTimeoutMs?: number): [ProviderRouter, ProviderRouter] {

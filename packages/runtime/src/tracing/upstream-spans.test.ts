@@ -1,4 +1,5 @@
-import { UpstreamClient } from "@fusion/llm-client";
+import type { UpstreamClient } from "@fusion/llm-client";
+import { startScriptedUpstream } from "@fusion/llm-client/test-support";
 import {
   completionBody,
   finishChunk,
@@ -8,7 +9,6 @@ import {
   sendEvent,
   sendJson,
   startOtlpReceiver,
-  startScriptedServer,
   startSse,
   textChunk,
   usageChunk,
@@ -38,13 +38,11 @@ async function withServer<T>(
   handler: ScriptedHandler,
   run: (client: UpstreamClient) => Promise<T>,
 ): Promise<T> {
-  const server = await startScriptedServer(handler);
-  const client = new UpstreamClient({ baseUrl: server.baseUrl, apiKey: "sk-test", retryBaseMs: 1 });
+  const upstream = await startScriptedUpstream(handler, { apiKey: "sk-test" });
   try {
-    return await run(client);
+    return await run(upstream.client);
   } finally {
-    await client.close();
-    await server.close();
+    await upstream.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { type RedisFixture, startRedis } from "@fusion/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestGateway, testGateway } from "../test-gateway.ts";
@@ -12,14 +12,13 @@ import { type TestGateway, testGateway } from "../test-gateway.ts";
  * the other panelists' calls already spent).
  */
 
+const sim = useSimulator();
 let redisFixture: RedisFixture;
-let sim: RunningSimulator;
 let gw: TestGateway;
 const dir = mkdtempSync(join(tmpdir(), "fusion-unrouted-"));
 
 beforeAll(async () => {
   redisFixture = await startRedis();
-  sim = await startSimulator();
   const configPath = join(dir, "fusion.json");
   writeFileSync(
     configPath,
@@ -36,7 +35,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
-  await sim?.close();
   await redisFixture?.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,4 +1,4 @@
-import { type RunningSimulator, startSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import { type RedisFixture, startRedis } from "@fusion/testing";
 import { chatRequestSchema, FUSION_DEPTH_HEADER } from "@fusion/wire";
 import fc from "fast-check";
@@ -17,8 +17,8 @@ import { type TestGateway, testGateway } from "../test-gateway.ts";
  * gateway proxy it to the writer model instead, so no work is ever queued (checked at the end).
  */
 
+const sim = useSimulator();
 let redisFixture: RedisFixture;
-let sim: RunningSimulator;
 let gw: TestGateway;
 
 const LIMITS = {
@@ -30,7 +30,6 @@ const LIMITS = {
 
 beforeAll(async () => {
   redisFixture = await startRedis();
-  sim = await startSimulator();
   gw = await testGateway({
     redisUrl: redisFixture.url,
     upstreamUrl: `${sim.url}/v1`,
@@ -41,7 +40,6 @@ afterAll(async () => {
   // Nothing the properties sent may have been queued as fusion work.
   if (gw) expect(await gw.jobCounts()).toBe(0);
   await gw?.close();
-  await sim?.close();
   await redisFixture?.close();
 });
 

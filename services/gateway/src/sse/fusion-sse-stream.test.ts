@@ -1,5 +1,5 @@
 import { createRedis, EventRelay, EventWriter } from "@fusion/runtime";
-import { type RedisFixture, startRedis } from "@fusion/testing";
+import { type RedisFixture, readSseFrames, startRedis } from "@fusion/testing";
 import type { PendingEvent } from "@fusion/wire";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,34 +12,37 @@ type Frame =
   | { kind: "data"; id?: string; event?: string; json: Record<string, unknown> };
 
 /**
- * Splits SSE text into frames: optional `id:` and `event:` lines, then one `data:` line (JSON or
- * [DONE]) or one comment line. Anything else fails the test.
+ * The layout of SSE text, which the shared reader does not keep: each frame is optional `id: ` and
+ * `event: ` lines, then one `data: ` line (JSON or [DONE]) or one comment line. Anything else fails the test.
  */
-function parseFrames(text: string): Frame[] {
+function expectLayout(text: string): void {
   expect(text === "" || text.endsWith("\n\n")).toBe(true);
-  return text
-    .split("\n\n")
-    .slice(0, -1)
-    .map((block): Frame => {
-      let id: string | undefined;
-      let event: string | undefined;
-      const lines = block.split("\n");
-      while (lines[0]?.startsWith("id: ") || lines[0]?.startsWith("event: ")) {
-        const line = lines.shift() as string;
-        if (line.startsWith("id: ")) id = line.slice(4);
-        else event = line.slice(7);
-      }
-      expect(lines).toHaveLength(1);
-      const line = lines[0] as string;
-      const withId = id ? { id } : {};
-      if (line.startsWith(":")) return { kind: "comment", ...withId, text: line.slice(1).trim() };
-      expect(line.startsWith("data: ")).toBe(true);
-      const payload = line.slice("data: ".length);
-      if (payload === "[DONE]") return { kind: "done", ...withId };
-      const json: unknown = JSON.parse(payload);
-      expect(typeof json === "object" && json !== null && !Array.isArray(json)).toBe(true);
-      return { kind: "data", ...withId, ...(event ? { event } : {}), json: json as Record<string, unknown> };
-    });
+  for (const block of text.split("\n\n").slice(0, -1)) {
+    const lines = block.split("\n");
+    while (lines[0]?.startsWith("id: ") || lines[0]?.startsWith("event: ")) lines.shift();
+    expect(lines).toHaveLength(1);
+    const line = lines[0] as string;
+    if (!line.startsWith(":")) expect(line.startsWith("data: ")).toBe(true);
+  }
+}
+
+/** Reads the rest of a body, checks its layout, and parses its frames with the shared SSE reader. */
+async function readFrames(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Frame[]> {
+  const text = await readAll(reader);
+  expectLayout(text);
+  return (await readSseFrames(new Response(text))).map((frame): Frame => {
+    const withId = frame.id ? { id: frame.id } : {};
+    if (frame.data === undefined) return { kind: "comment", ...withId, text: (frame.comment ?? "").trim() };
+    if (frame.data === "[DONE]") return { kind: "done", ...withId };
+    const json: unknown = JSON.parse(frame.data);
+    expect(typeof json === "object" && json !== null && !Array.isArray(json)).toBe(true);
+    return {
+      kind: "data",
+      ...withId,
+      ...(frame.event ? { event: frame.event } : {}),
+      json: json as Record<string, unknown>,
+    };
+  });
 }
 
 function dataOf(frames: Frame[]): Array<Record<string, unknown>> {
@@ -109,7 +112,7 @@ describe("fusionSseStream", () => {
     await writer.append(id, chunk("Hel"));
     await writer.append(id, progress);
     await writer.append(id, chunk("lo"), finalEvent);
-    const frames = parseFrames(await readAll(reader));
+    const frames = await readFrames(reader);
 
     expect(frames.map((f) => f.kind)).toEqual(["data", "comment", "data", "done"]);
     expect(frames.every((f) => f.id && /^\d+-\d+$/.test(f.id))).toBe(true);
@@ -123,9 +126,9 @@ describe("fusionSseStream", () => {
   it("resumes exactly after a Last-Event-ID: no gap, no duplicate", async () => {
     const id = `sse-${++seq}`;
     await writer.append(id, chunk("a"), chunk("b"), chunk("c"), chunk("d"), finalEvent);
-    const all = parseFrames(await readAll(stream(id).reader)).filter((f) => f.kind !== "comment");
+    const all = (await readFrames(stream(id).reader)).filter((f) => f.kind !== "comment");
     const cut = all[1]?.id as string;
-    const resumed = parseFrames(await readAll(stream(id, { afterId: cut }).reader)).filter(
+    const resumed = (await readFrames(stream(id, { afterId: cut }).reader)).filter(
       (f) => f.kind !== "comment",
     );
     expect(resumed).toEqual(all.slice(2));
@@ -137,7 +140,7 @@ describe("fusionSseStream", () => {
   it("sends progress as named events when asked", async () => {
     const id = `sse-${++seq}`;
     await writer.append(id, progress, chunk("x"), finalEvent);
-    const frames = parseFrames(await readAll(stream(id, { progressEvents: true }).reader));
+    const frames = await readFrames(stream(id, { progressEvents: true }).reader);
     const named = frames.find((f) => f.kind === "data" && f.event === "fusion.progress");
     expect(named).toMatchObject({ json: { object: "fusion.progress", choices: [], stage: "panel" } });
   });
@@ -147,7 +150,7 @@ describe("fusionSseStream", () => {
     const { reader } = stream(id, { keepAliveMs: 30 });
     await new Promise((r) => setTimeout(r, 120));
     await writer.append(id, chunk("late"), { type: "error", data: { status: 500, message: "judge failed" } });
-    const frames = parseFrames(await readAll(reader));
+    const frames = await readFrames(reader);
 
     const comments = frames.filter((f) => f.kind === "comment");
     expect(comments.length).toBeGreaterThanOrEqual(3);
@@ -176,7 +179,7 @@ describe("fusionSseStream", () => {
     const id = `sse-${++seq}`;
     await writer.append(id, finalEvent);
     const { reader, gone } = stream(id);
-    expect(parseFrames(await readAll(reader)).at(-1)).toMatchObject({ kind: "done" });
+    expect((await readFrames(reader)).at(-1)).toMatchObject({ kind: "done" });
     await reader.cancel();
     expect(gone.count).toBe(0);
   });
@@ -184,7 +187,7 @@ describe("fusionSseStream", () => {
   it("ends with a 408 error chunk when the deadline passes", async () => {
     const id = `sse-${++seq}`;
     const { reader, gone } = stream(id, { deadlineMs: 50 });
-    const frames = parseFrames(await readAll(reader));
+    const frames = await readFrames(reader);
 
     expect(frames.map((f) => f.kind)).toEqual(["comment", "data", "done"]);
     expect(dataOf(frames)[0]).toMatchObject({
@@ -211,7 +214,7 @@ describe("fusionSseStream", () => {
       onClientGone: () => {},
     });
     try {
-      const frames = parseFrames(await readAll(body.getReader()));
+      const frames = await readFrames(body.getReader());
       expect(frames.map((f) => f.kind)).toEqual(["comment", "data", "done"]);
       expect(dataOf(frames)[0]).toMatchObject({
         error: { status: 503, message: expect.stringMatching(/^stream relay failed: /) },

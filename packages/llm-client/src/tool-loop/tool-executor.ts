@@ -1,0 +1,14 @@
+import type { WebToolName } from "@fusion/wire";
+
+export interface ToolResult {
+  name: string;
+  ok: boolean;
+  content: string;
+  urls: Array<{ url: string; title?: string }>;
+}
+
+/** What runs the web tools; implemented by @fusion/web-tools. */
+export interface ToolExecutor {
+  definitions(names: ReadonlyArray<WebToolName>): unknown[];
+  execute(name: string, argumentsJson: string, signal?: AbortSignal): Promise<ToolResult>;
+}
