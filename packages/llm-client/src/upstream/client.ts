@@ -24,6 +24,11 @@ import { traceComplete, traceStream } from "./tracing.ts";
  * Calls an OpenAI/OpenRouter-compatible chat-completions API over one keep-alive undici Agent.
  * Retryable failures (see UpstreamError.retryable) are retried with capped exponential backoff and full
  * jitter, honouring Retry-After; streams are retried only before their first chunk.
+ *
+ * Why our own retry loop rather than undici's RetryAgent or a generic retry helper: a stream may be
+ * retried only until its first chunk has been handed on (after that the text has reached the client
+ * and a retry would splice two answers), a 200 that carries an error must be retried like the HTTP
+ * error it is, and every attempt must stay inside one trace span and one abort signal.
  */
 export class UpstreamClient {
   readonly #origin: string;

@@ -19,6 +19,11 @@ import { LeaseRenewer } from "./lease-renewer.ts";
  * A waiter polls: the head of the queue often, those further back less often; a permit released in
  * the same process wakes its waiters at once. Scripts read the time from Redis (`TIME`), so processes
  * with skewed clocks agree. When Redis fails, an acquisition fails open (logged).
+ *
+ * Why ours rather than a Redis lock library: those give mutexes or unordered counting semaphores that
+ * waiters race for; a provider's `max_concurrency` needs first come, first served across processes
+ * (so a long queue drains in order and no call starves), leases renewed by one renewer per process,
+ * and Redis's clock for every expiry.
  */
 
 /** See semaphore-acquire.lua: `[granted, waiters ahead]`. */
