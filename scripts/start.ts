@@ -144,6 +144,7 @@ async function resolveUpstream(): Promise<void> {
     });
   });
   env.UPSTREAM_BASE_URL = `${url}/v1`;
+  env.UPSTREAM_DIALECT = "openrouter";
   env.UPSTREAM_API_KEY = "simulator";
   env.SEARXNG_URL = process.env.SEARXNG_URL ?? url;
   const host = new URL(url).host;

@@ -22,6 +22,7 @@ providers:
   cloud:
     base_url: \${UPSTREAM_BASE_URL}
     api_key: \${UPSTREAM_API_KEY}
+    dialect: openrouter # the simulator, on 127.0.0.1
     headers: { X-Title: Fusion e2e }
   local-gpu:
     base_url: \${GPU_BASE_URL}

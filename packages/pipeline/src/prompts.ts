@@ -1,4 +1,4 @@
-import type { ChatMessage } from "@fusion/wire";
+import type { ChatMessage, Source } from "@fusion/wire";
 
 export const PANEL_SYSTEM_PROMPT = [
   "You are one expert on a panel of AI models. Each panelist answers the user's request independently;",
@@ -14,6 +14,7 @@ const JUDGE_SYSTEM_PROMPT = [
   "with each model's stance), partial_coverage (points only some panelists covered, naming them),",
   "unique_insights (valuable points from a single model) and blind_spots (what none addressed).",
   "Name models exactly as given. You may use web_search and web_fetch to check contested facts.",
+  "After a panelist's answer, <sources> lists the pages it cited, searched or fetched.",
   "Where an item rests on sources the panelists cited, list their URLs in the item's `sources`",
   "(for consensus points, in `consensus_sources`, one list per point, in order); otherwise leave it empty.",
   "Reply with only a JSON object with the keys consensus, consensus_sources, contradictions,",
@@ -73,17 +74,32 @@ export function buildPanelMessages(messages: ChatMessage[], question?: string): 
   return out;
 }
 
+/** One panelist's answer as the judge reads it: its text, and the sources it used. */
+export interface JudgedAnswer {
+  model: string;
+  /** The answer's text only, never the panelist's reasoning. */
+  content: string;
+  sources?: Source[];
+}
+
+/** The pages a panelist used, after its answer: one per line: the URL, then its title. */
+function sourcesBlock({ model, sources = [] }: JudgedAnswer): string {
+  if (sources.length === 0) return "";
+  const lines = sources.map((s) => (s.title ? `${s.url} — ${s.title}` : s.url));
+  return `\n<sources model="${model}">\n${lines.join("\n")}\n</sources>`;
+}
+
 export function buildJudgeMessages(
   panelMessages: ChatMessage[],
-  responses: Array<{ model: string; content: string }>,
+  answers: JudgedAnswer[],
   failedModels: string[],
 ): ChatMessage[] {
   const request = panelMessages
     .filter((m) => m.role === "user")
     .map((m) => textOf(m.content))
     .join("\n\n");
-  const blocks = responses
-    .map((r) => `<response model="${r.model}">\n${r.content}\n</response>`)
+  const blocks = answers
+    .map((r) => `<response model="${r.model}">\n${r.content}\n</response>${sourcesBlock(r)}`)
     .join("\n\n");
   const failed = failedModels.length
     ? `\n\nThese panelists failed and gave no answer: ${failedModels.join(", ")}.`

@@ -1,5 +1,5 @@
 import type { FusionConfig, Upstream } from "@fusion/llm-client";
-import { ProviderRouter, UpstreamClient } from "@fusion/llm-client";
+import { ProviderRouter, resolveCapabilities, UpstreamClient } from "@fusion/llm-client";
 import type { CommonEnv } from "./env/common-env.ts";
 import { upstreamApiKey } from "./env/common-env.ts";
 import { RedisSemaphore } from "./leases/redis-semaphore.ts";
@@ -20,8 +20,8 @@ export interface UpstreamFromEnvOptions {
 
 /**
  * The upstream of a service: a ProviderRouter over the providers of `FUSION_CONFIG` when there is a
- * providers file, else one client of `UPSTREAM_BASE_URL`. Timeouts and retries from the environment are the defaults
- * a provider may override.
+ * providers file, else the one upstream of `UPSTREAM_BASE_URL` (see `singleUpstream`). Timeouts and
+ * retries from the environment are the defaults a provider may override.
  */
 export function createUpstreamFromEnv(
   env: CommonEnv,
@@ -39,13 +39,7 @@ export function createUpstreamFromEnv(
     onError: (error: Parameters<typeof recordUpstreamError>[0]) => recordUpstreamError(error),
   };
   const config = options.providers;
-  if (!config) {
-    return new UpstreamClient({
-      ...defaults,
-      baseUrl: env.UPSTREAM_BASE_URL ?? "https://openrouter.ai/api/v1",
-      apiKey: upstreamApiKey(env),
-    });
-  }
+  if (!config) return singleUpstream(env, defaults, logger);
   const providers =
     options.maxRetries === undefined
       ? config.providers
@@ -61,6 +55,7 @@ export function createUpstreamFromEnv(
       providers: Object.values(config.providers).map((p) => ({
         name: p.name,
         baseUrl: withoutCredentials(p.baseUrl),
+        ...resolveCapabilities(p.baseUrl, p),
         ...(p.maxConcurrency !== undefined ? { maxConcurrency: p.maxConcurrency } : {}),
       })),
       routes: config.routes.map((r) => `${r.match} → ${r.provider}`),
@@ -85,6 +80,37 @@ export function createUpstreamFromEnv(
             }),
         }
       : {}),
+  });
+}
+
+/**
+ * The upstream of `UPSTREAM_BASE_URL`, in the dialect its URL implies or `UPSTREAM_DIALECT` names: one
+ * client, which sends bodies as they are (OpenRouter's dialect), or else a ProviderRouter over that one
+ * provider, which shapes them for its dialect and reports its structured output.
+ */
+function singleUpstream(
+  env: CommonEnv,
+  defaults: Omit<ConstructorParameters<typeof UpstreamClient>[0], "baseUrl" | "apiKey" | "headers">,
+  logger: Logger,
+): Upstream {
+  const baseUrl = env.UPSTREAM_BASE_URL ?? "https://openrouter.ai/api/v1";
+  const apiKey = upstreamApiKey(env);
+  const { dialect, structuredOutput } = resolveCapabilities(baseUrl, {
+    dialect: env.UPSTREAM_DIALECT,
+    structuredOutput: env.UPSTREAM_STRUCTURED_OUTPUT,
+  });
+  if (dialect === "openrouter" && structuredOutput === "json_schema") {
+    return new UpstreamClient({ ...defaults, baseUrl, apiKey });
+  }
+  logger.info({ baseUrl: withoutCredentials(baseUrl), dialect, structuredOutput }, "upstream dialect");
+  const provider = { name: "upstream", baseUrl, headers: {}, dialect, structuredOutput };
+  return new ProviderRouter({
+    config: {
+      providers: { upstream: apiKey ? { ...provider, apiKey } : provider },
+      routes: [{ match: "*", provider: "upstream" }],
+    },
+    defaults,
+    logger,
   });
 }
 

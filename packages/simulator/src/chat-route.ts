@@ -12,6 +12,7 @@ import { delayedStream } from "./delayed-stream.ts";
 import { judgeTurn } from "./judge.ts";
 import { concreteModel } from "./model-name.ts";
 import { panelistTurn } from "./panelist.ts";
+import { replayFile, replayResponse } from "./replay.ts";
 import { classifyRequest } from "./roles.ts";
 import type { Role, Script } from "./script.ts";
 import { sleep } from "./sleep.ts";
@@ -84,6 +85,11 @@ export async function handleChatCompletions(c: Context, state: SimulatorState): 
         failure.message ?? `Simulated upstream failure (${failure.status})`,
         failure.retryAfter,
       );
+    }
+    const file = scripted.replay && replayFile(scripted.replay, state.countReplay(req.model));
+    if (file) {
+      recorded.replayed = file;
+      return replayResponse(file, req.model, req.stream);
     }
   }
 

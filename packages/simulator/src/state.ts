@@ -15,7 +15,9 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** The parsed JSON body, or null. */
   body: unknown;
-  /** The usage the simulator answered with (absent for failures and non-chat requests). */
+  /** The recording a replayed model answered with (see `Script.replay`). */
+  replayed?: string;
+  /** The usage the simulator answered with (absent for failures, replays and non-chat requests). */
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number; cost: number };
 }
 
@@ -38,6 +40,8 @@ interface ModelCounters {
   requests: number;
   /** Judge answers (not judge tool steps) the script applied to. */
   judgeAnswers: number;
+  /** Requests answered with a recording of the script's `replay`. */
+  replays: number;
 }
 
 /** Everything the simulator remembers: scripts by model, recorded requests and search toggles. */
@@ -50,7 +54,7 @@ export class SimulatorState {
 
   setScript(model: string, script: Script): void {
     this.scripts.set(model, script);
-    this.counters.set(model, { requests: 0, judgeAnswers: 0 });
+    this.counters.set(model, { requests: 0, judgeAnswers: 0, replays: 0 });
   }
 
   deleteScript(model: string): void {
@@ -81,6 +85,12 @@ export class SimulatorState {
   countJudgeAnswer(model: string): number {
     const counters = this.countersOf(model);
     return counters.judgeAnswers++;
+  }
+
+  /** Counts one replayed answer of the model and returns its 0-based index since the script was set. */
+  countReplay(model: string): number {
+    const counters = this.countersOf(model);
+    return counters.replays++;
   }
 
   record(entry: Omit<RecordedRequest, "seq" | "at">): RecordedRequest {
@@ -118,7 +128,7 @@ export class SimulatorState {
   private countersOf(model: string): ModelCounters {
     let counters = this.counters.get(model);
     if (!counters) {
-      counters = { requests: 0, judgeAnswers: 0 };
+      counters = { requests: 0, judgeAnswers: 0, replays: 0 };
       this.counters.set(model, counters);
     }
     return counters;

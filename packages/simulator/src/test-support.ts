@@ -2,6 +2,7 @@
 
 import { readSseFrames } from "@fusion/testing";
 
+export { type Recording, readRecording, recordingSources } from "./recordings.ts";
 export { useSimulator } from "./use-simulator.ts";
 
 export function chat(

@@ -87,6 +87,8 @@ export class Stack {
         : { REDIS_URL: this.options.redisUrl }),
       QUEUE_PREFIX: this.prefix,
       UPSTREAM_BASE_URL: `${this.options.simulatorUrl}/v1`,
+      // The simulator speaks OpenRouter's dialect; its 127.0.0.1 URL alone would say generic.
+      UPSTREAM_DIALECT: "openrouter",
       UPSTREAM_API_KEY: this.upstreamKey,
       GATEWAY_API_KEYS: [this.apiKey, ...(this.options.extraApiKeys ?? [])].join(","),
       SEARXNG_URL: this.options.simulatorUrl,

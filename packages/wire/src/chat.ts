@@ -43,6 +43,34 @@ export const usageSchema = z.looseObject({
 });
 export type Usage = z.infer<typeof usageSchema>;
 
+/**
+ * A tool call as upstreams send it: `id` may be empty or missing, `type` missing, `arguments` missing
+ * (OpenRouter → Anthropic omits it for a call without input). Assembly fills them in (see AssistantTurn).
+ */
+const upstreamToolCallSchema = z.looseObject({
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }),
+});
+
+/**
+ * What a message or a delta may carry besides text: reasoning in the provider's own spelling
+ * (`reasoning` for OpenRouter, Groq, Cerebras; `reasoning_content` for DeepSeek, xAI, z.ai;
+ * `reasoning_details` for OpenRouter's structured blocks) and `annotations` (e.g. `url_citation`s).
+ */
+const reasoningAndAnnotationShape = {
+  reasoning: z.string().nullish(),
+  reasoning_content: z.string().nullish(),
+  reasoning_details: z.array(z.unknown()).nullish(),
+  annotations: z.array(z.unknown()).nullish(),
+};
+
+/** An upstream's `error` object (or string); `message` may be missing, `code` a status or a name. */
+const upstreamErrorSchema = z.union([
+  z.looseObject({ code: z.union([z.string(), z.number()]).nullish(), message: z.string().nullish() }),
+  z.string(),
+]);
+
 export const chatCompletionSchema = z.looseObject({
   id: z.string().optional(),
   model: z.string().optional(),
@@ -51,8 +79,9 @@ export const chatCompletionSchema = z.looseObject({
       index: z.number().optional(),
       message: z.looseObject({
         role: z.string().optional(),
-        content: z.string().nullish(),
-        tool_calls: z.array(toolCallSchema).nullish(),
+        content: messageContentSchema.optional(),
+        tool_calls: z.array(upstreamToolCallSchema).nullish(),
+        ...reasoningAndAnnotationShape,
       }),
       finish_reason: z.string().nullish(),
     }),
@@ -61,11 +90,12 @@ export const chatCompletionSchema = z.looseObject({
 });
 export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
 
+/** A streamed tool-call fragment: `index` is missing with some providers (Mistral, Google), `id` may be "". */
 const toolCallDeltaSchema = z.looseObject({
-  index: z.number(),
-  id: z.string().optional(),
-  type: z.string().optional(),
-  function: z.looseObject({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
+  index: z.number().optional(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 
 export const chatCompletionChunkSchema = z.looseObject({
@@ -78,26 +108,43 @@ export const chatCompletionChunkSchema = z.looseObject({
         delta: z
           .looseObject({
             role: z.string().nullish(),
-            content: z.string().nullish(),
+            content: messageContentSchema.optional(),
             tool_calls: z.array(toolCallDeltaSchema).nullish(),
+            ...reasoningAndAnnotationShape,
           })
-          .optional(),
+          .nullish(),
         finish_reason: z.string().nullish(),
       }),
     )
     .default([]),
   usage: usageSchema.nullish(),
-  error: z
-    .looseObject({ code: z.union([z.string(), z.number()]).optional(), message: z.string() })
-    .optional(),
+  error: upstreamErrorSchema.nullish(),
 });
+export type ToolCallDelta = z.infer<typeof toolCallDeltaSchema>;
 export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+
+/**
+ * The reasoning fields of one assistant turn, each exactly as the provider spelled it (assembled
+ * across chunks when streamed), to be sent back unchanged with the turn.
+ */
+export interface ReasoningFields {
+  reasoning?: string;
+  reasoning_content?: string;
+  reasoning_details?: unknown[];
+}
 
 /** The result of one model call, streamed or not, after assembly. */
 export interface AssistantTurn {
   model: string;
+  /** The answer's text: never reasoning (thinking parts of an array `content` are left out). */
   content: string;
   toolCalls: ToolCall[];
   finishReason: string;
   usage: Usage;
+  /** The reasoning the provider sent, in its own spellings; absent when it sent none. */
+  reasoning?: ReasoningFields;
+  /** `content` as sent when the provider sent an array of parts (e.g. Mistral's thinking and text). */
+  contentParts?: unknown[];
+  /** Annotations the provider attached to the message (e.g. OpenRouter's web plugin `url_citation`s). */
+  annotations?: unknown[];
 }

@@ -96,7 +96,12 @@ const serverToolUseSchema = z.object({
   tool_calls_executed: z.number(),
 });
 
-const urlSchema = z.object({ url: z.string(), title: z.string().optional() });
+/**
+ * A source of a fusion: a page a panelist or the judge searched or fetched, or one a panelist's
+ * provider cited itself (an `url_citation` annotation, e.g. OpenRouter's web plugin).
+ */
+const sourceSchema = z.object({ url: z.string(), title: z.string().optional() });
+export type Source = z.infer<typeof sourceSchema>;
 
 /**
  * Why a panelist failed. The upstream client's error kinds (`http` with its status, `timeout`,
@@ -134,7 +139,7 @@ export const panelResultSchema = z.object({
   failure: panelFailureSchema.optional(),
   usage: usageSchema,
   serverToolUse: serverToolUseSchema,
-  urls: z.array(urlSchema),
+  urls: z.array(sourceSchema),
   latencyMs: z.number(),
 });
 export type PanelResult = z.infer<typeof panelResultSchema>;
@@ -182,7 +187,7 @@ export const judgeResultSchema = z.object({
   result: fusionToolResultSchema,
   panel: z.array(stageSchema),
   judge: stageSchema,
-  urls: z.array(urlSchema),
+  urls: z.array(sourceSchema),
   cancelled: z.boolean().optional(),
 });
 export type JudgeResult = z.infer<typeof judgeResultSchema>;

@@ -38,6 +38,8 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
   const env = parseEnv(gatewayEnvSchema, {
     REDIS_URL: options.redisUrl,
     UPSTREAM_BASE_URL: options.upstreamUrl,
+    // The simulator speaks OpenRouter's dialect; its 127.0.0.1 URL alone would say generic.
+    UPSTREAM_DIALECT: "openrouter",
     UPSTREAM_API_KEY: "sk-upstream-test",
     GATEWAY_API_KEYS: key,
     QUEUE_PREFIX: `{gw-${randomBytes(4).toString("hex")}}`,

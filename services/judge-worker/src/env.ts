@@ -6,7 +6,10 @@ export const judgeEnvSchema = z.object({
   TURN_CONCURRENCY: envInt(256, 1, 10_000),
   /** The judge's deadline: a judge still working then leaves the result without analysis. */
   JUDGE_TIMEOUT_MS: envInt(120_000, 1),
-  /** Ask the judge for structured output (`response_format: json_schema`). Turn off for upstreams without it. */
+  /**
+   * Ask the judge for structured output as its provider supports it (`response_format`: json_schema, or
+   * json_object where it has JSON mode only); false: by the prompt alone, whatever the provider.
+   */
   JUDGE_STRUCTURED_OUTPUT: envBoolean(true),
   /** Its own default, so that a panel worker (9464) and a judge worker can run on one host. */
   METRICS_PORT: envInt(9465, 0, 65_535),

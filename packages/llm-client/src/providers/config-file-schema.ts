@@ -1,5 +1,6 @@
 import { builtinPresetCatalog } from "@fusion/wire";
 import { z } from "zod";
+import { DIALECTS, STRUCTURED_OUTPUTS } from "../dialects/dialect.ts";
 import { ModelRoutes, type RouteRule } from "./routes.ts";
 
 /** The schema of a providers file (after `${...}` expansion), as written: snake_case, strict. */
@@ -67,6 +68,10 @@ const providerSchema = z.strictObject({
   retry_max_ms: int(0).optional(),
   max_concurrency: int(1, 100_000).optional(),
   queue_timeout_ms: int(1).optional(),
+  /** Default: from `base_url` (see `dialectForUrl`). */
+  dialect: z.enum(DIALECTS, `must be one of ${DIALECTS.join(", ")}`).optional(),
+  /** Default: the dialect's (json_schema for openrouter and openai, json_object for deepseek, else none). */
+  structured_output: z.enum(STRUCTURED_OUTPUTS, `must be one of ${STRUCTURED_OUTPUTS.join(", ")}`).optional(),
   drop_fields: z
     .array(
       z

@@ -102,6 +102,32 @@ describe("loadFusionConfig", () => {
     expect(config.presets).toEqual({});
   });
 
+  it("reads a provider's dialect and structured output, left unset when not written", () => {
+    const config = parseFusionConfig(
+      {
+        providers: {
+          vllm: {
+            base_url: "http://vllm:8000/v1",
+            dialect: "openai-compatible",
+            structured_output: "json_schema",
+          },
+          ds: { base_url: "https://api.deepseek.com", structured_output: "none" },
+          or: { base_url: "https://openrouter.ai/api/v1" },
+        },
+        routes: [{ match: "*", provider: "vllm" }],
+      },
+      {},
+    );
+    expect(config.providers.vllm).toMatchObject({
+      dialect: "openai-compatible",
+      structuredOutput: "json_schema",
+    });
+    expect(config.providers.ds).toMatchObject({ structuredOutput: "none" });
+    expect(config.providers.ds).not.toHaveProperty("dialect");
+    expect(config.providers.or).not.toHaveProperty("dialect");
+    expect(config.providers.or).not.toHaveProperty("structuredOutput");
+  });
+
   it("names the file and the syntax error of a broken file", () => {
     expect(thrown(() => loadFusionConfig(file("broken.json", "{ nope"), {}))).toMatch(
       /broken\.json: not valid JSON/,
@@ -147,6 +173,14 @@ describe("parseFusionConfig errors name the field", () => {
     [
       { ...base, providers: { a: { base_url: "http://x", drop_fields: ["plugins", "messages"] } } },
       "providers.a.drop_fields.1: model and messages cannot be dropped",
+    ],
+    [
+      { ...base, providers: { a: { base_url: "http://x", dialect: "anthropic" } } },
+      "providers.a.dialect: must be one of openrouter, openai, deepseek, openai-compatible",
+    ],
+    [
+      { ...base, providers: { a: { base_url: "http://x", structured_output: "json" } } },
+      "providers.a.structured_output: must be one of json_schema, json_object, none",
     ],
     [{ ...base, routes: [] }, "routes: must hold at least one route"],
     [{ ...base, providers: {} }, "providers: must name at least one provider"],

@@ -1,4 +1,5 @@
 import { builtinPresetCatalog, type Preset, type PresetCatalog } from "@fusion/wire";
+import type { Dialect, StructuredOutput } from "../dialects/dialect.ts";
 import { type FileConfig, fileSchema, toRouteRule } from "./config-file-schema.ts";
 import { expandEnv, issuePath } from "./env-references.ts";
 import type { RouteRule } from "./routes.ts";
@@ -25,7 +26,11 @@ export interface ProviderConfig {
   queueTimeoutMs?: number;
   stripPrefix?: string;
   modelMap?: Record<string, string>;
-  /** Top-level request fields removed before a call (ones this provider rejects). */
+  /** The request dialect it speaks; unset: the one its `baseUrl` implies (`dialectForUrl`). */
+  dialect?: Dialect;
+  /** The `response_format` it honours; unset: its dialect's default. */
+  structuredOutput?: StructuredOutput;
+  /** Top-level request fields removed before a call (ones this provider rejects), after the dialect's. */
   dropFields?: string[];
 }
 
@@ -56,6 +61,8 @@ function toProvider(name: string, p: FileConfig["providers"][string]): ProviderC
   if (p.queue_timeout_ms !== undefined) out.queueTimeoutMs = p.queue_timeout_ms;
   if (p.strip_prefix !== undefined) out.stripPrefix = p.strip_prefix;
   if (p.model_map !== undefined) out.modelMap = p.model_map;
+  if (p.dialect !== undefined) out.dialect = p.dialect;
+  if (p.structured_output !== undefined) out.structuredOutput = p.structured_output;
   if (p.drop_fields !== undefined) out.dropFields = p.drop_fields;
   return out;
 }

@@ -18,6 +18,8 @@ beforeAll(() => {
         baseUrl: `${cloud.url}/api/v1`,
         apiKey: "sk-cloud",
         headers: { "X-Title": "Fusion", "HTTP-Referer": "https://fusion.example" },
+        // The simulator speaks OpenRouter's dialect; its 127.0.0.1 URL alone would say generic.
+        dialect: "openrouter",
       },
       local: {
         name: "local",

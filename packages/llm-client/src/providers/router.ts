@@ -1,6 +1,8 @@
 import { ReadableStream } from "node:stream/web";
 import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "@fusion/wire";
 import type { Logger } from "pino";
+import { resolveCapabilities, type UpstreamCapabilities } from "../dialects/dialect.ts";
+import { shapeRequest } from "../dialects/shape-request.ts";
 import type { CallOptions, ProxyResponse, StreamTurnOptions } from "../upstream/call-options.ts";
 import { UpstreamClient } from "../upstream/client.ts";
 import type { UpstreamClientOptions } from "../upstream/client-options.ts";
@@ -24,7 +26,9 @@ interface Provider {
   client: UpstreamClient;
   limiter?: ConcurrencyLimiter;
   queueTimeoutMs: number;
-  /** Top-level body fields this provider does not accept (`drop_fields`). */
+  /** Its dialect and structured output: set in the providers file, or following from its base URL. */
+  capabilities: UpstreamCapabilities;
+  /** Top-level body fields this provider does not accept (`drop_fields`), removed after the dialect's. */
   dropFields?: readonly string[];
 }
 
@@ -35,9 +39,9 @@ interface Target extends RouteTarget {
 
 /**
  * An Upstream that sends each call to the provider whose route matches the body's `model` (first match
- * wins), with the slug rewritten for that provider, and with a slot of the provider's concurrency limit
- * held for as long as the call runs: retries included, a stream until it ends, a proxied body until it
- * is read or cancelled.
+ * wins), with the slug rewritten and the body shaped for that provider's dialect, and with a slot of
+ * the provider's concurrency limit held for as long as the call runs: retries included, a stream until
+ * it ends, a proxied body until it is read or cancelled.
  */
 export class ProviderRouter implements Upstream {
   readonly routes: ModelRoutes;
@@ -59,7 +63,12 @@ export class ProviderRouter implements Upstream {
         ...(p.retryMaxMs !== undefined ? { retryMaxMs: p.retryMaxMs } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
       });
-      const provider: Provider = { name: p.name, client, queueTimeoutMs: p.queueTimeoutMs ?? 600_000 };
+      const provider: Provider = {
+        name: p.name,
+        client,
+        queueTimeoutMs: p.queueTimeoutMs ?? 600_000,
+        capabilities: resolveCapabilities(p.baseUrl, p),
+      };
       if (p.dropFields?.length) provider.dropFields = p.dropFields;
       if (p.maxConcurrency !== undefined) {
         if (!options.limiter) {
@@ -107,8 +116,17 @@ export class ProviderRouter implements Upstream {
     }
   }
 
+  /** The dialect and structured output of the provider whose route matches `model`. */
+  capabilities(model: string): UpstreamCapabilities {
+    const resolved = this.routes.resolve(model);
+    const upstream = resolved && this.#providers.get(resolved.provider);
+    if (!upstream) throw noRouteError(model);
+    return upstream.capabilities;
+  }
+
   /**
-   * Routes by the `model` of the JSON body; the body is re-serialized only when the slug is rewritten.
+   * Routes by the `model` of the JSON body; the body is re-serialized only when something changes (the
+   * slug rewritten, the dialect's fields, `drop_fields`), else its bytes go as they came.
    * A model no route matches is answered 400 here, in OpenRouter's error shape.
    */
   async proxy(path: string, rawBody: string, options: CallOptions = {}): Promise<ProxyResponse> {
@@ -152,9 +170,7 @@ export class ProviderRouter implements Upstream {
     const model = typeof body.model === "string" ? body.model : "";
     const resolved = this.routes.resolve(model);
     const upstream = resolved && this.#providers.get(resolved.provider);
-    if (!resolved || !upstream) {
-      throw new UpstreamError("http", noRouteMessage(model), { status: 400, retryable: false });
-    }
+    if (!resolved || !upstream) throw noRouteError(model);
     return { ...resolved, upstream, body: bodyFor(body, resolved.model, upstream) };
   }
 
@@ -184,15 +200,21 @@ export class ProviderRouter implements Upstream {
 }
 
 /**
- * The body as the provider should receive it: the slug rewritten and the fields it does not accept
- * removed. The same object when nothing changes (so a proxied body can be sent as it came).
+ * The body as the provider should receive it: shaped for its dialect, then without the fields it does
+ * not accept (`drop_fields`), with the slug rewritten. The same object when nothing changes (so a
+ * proxied body can be sent as it came).
  */
 function bodyFor(body: Record<string, unknown>, model: string, provider: Provider): Record<string, unknown> {
-  const drop = provider.dropFields?.filter((f) => Object.hasOwn(body, f)) ?? [];
-  if (body.model === model && drop.length === 0) return body;
-  const out: Record<string, unknown> = { ...body, model };
+  const shaped = shapeRequest(body, provider.capabilities);
+  const drop = provider.dropFields?.filter((f) => Object.hasOwn(shaped, f)) ?? [];
+  if (shaped === body && body.model === model && drop.length === 0) return body;
+  const out: Record<string, unknown> = { ...shaped, model };
   for (const f of drop) delete out[f];
   return out;
+}
+
+function noRouteError(model: string): UpstreamError {
+  return new UpstreamError("http", noRouteMessage(model), { status: 400, retryable: false });
 }
 
 function noRouteMessage(model: string): string {

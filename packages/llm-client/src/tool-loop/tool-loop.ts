@@ -1,7 +1,7 @@
 import type { AssistantTurn, ChatMessage, Usage, WebToolName } from "@fusion/wire";
 import { addUsage, emptyServerToolUse, type ServerToolUse } from "@fusion/wire";
-import type { CallOptions, Upstream } from "../upstream/index.ts";
-import type { ToolExecutor, ToolResult } from "./tool-executor.ts";
+import { assistantMessage, type CallOptions, type Upstream } from "../upstream/index.ts";
+import type { ToolExecutor } from "./tool-executor.ts";
 import { traceToolCall } from "./tool-tracing.ts";
 
 export interface ToolLoopInput {
@@ -58,7 +58,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
     }
     steps++;
     serverToolUse.tool_calls_requested += turn.toolCalls.length;
-    messages.push({ role: "assistant", content: turn.content || null, tool_calls: turn.toolCalls });
+    messages.push(assistantMessage(turn));
     const results = await Promise.all(
       turn.toolCalls.map(async (tc) => {
         input.onToolCall?.({ name: tc.function.name, arguments: tc.function.arguments });

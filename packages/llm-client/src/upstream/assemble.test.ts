@@ -63,6 +63,41 @@ describe("TurnAssembler", () => {
     expect(a.result().toolCalls[0]?.id).toMatch(/^call_[0-9a-f]{24}$/);
   });
 
+  it("invents that id once: every result has the same", () => {
+    const a = new TurnAssembler();
+    a.push(delta({ tool_calls: [{ index: 0, id: "", function: { name: "f" } }] }));
+    const id = a.result().toolCalls[0]?.id;
+    expect(id).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(a.result().toolCalls[0]?.id).toBe(id);
+  });
+
+  it("assembles fragments without index by id, else into the last call", () => {
+    const a = new TurnAssembler();
+    a.push(delta({ tool_calls: [{ id: "a", function: { name: "one", arguments: '{"x"' } }] }));
+    a.push(delta({ tool_calls: [{ function: { arguments: ":1}" } }] }));
+    a.push(delta({ tool_calls: [{ id: "b", function: { name: "two" } }] }));
+    a.push(delta({ tool_calls: [{ id: "a", function: { arguments: "" } }] }));
+    expect(a.result().toolCalls).toEqual([
+      { id: "a", type: "function", function: { name: "one", arguments: '{"x":1}' } },
+      { id: "b", type: "function", function: { name: "two", arguments: "{}" } },
+    ]);
+  });
+
+  it("merges reasoning_details by index and type, appends those without an index", () => {
+    const a = new TurnAssembler();
+    a.push(delta({ reasoning_details: [{ type: "reasoning.summary", summary: "Sum", index: 0 }] }));
+    a.push(delta({ reasoning_details: [{ type: "reasoning.summary", summary: "mary", index: 0 }] }));
+    a.push(delta({ reasoning_details: [{ type: "reasoning.encrypted", data: "opaque", index: 0 }] }));
+    a.push(delta({ reasoning_details: [{ type: "reasoning.text", text: "loose" }] }));
+    expect(a.result().reasoning).toEqual({
+      reasoning_details: [
+        { type: "reasoning.summary", summary: "Summary", index: 0 },
+        { type: "reasoning.encrypted", data: "opaque", index: 0 },
+        { type: "reasoning.text", text: "loose" },
+      ],
+    });
+  });
+
   it("keeps the last non-empty model, finish_reason and usage", () => {
     const a = new TurnAssembler("fallback");
     a.push(chunk({ model: "first", choices: [{ delta: { content: "a" } }] }));

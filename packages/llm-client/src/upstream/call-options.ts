@@ -18,7 +18,10 @@ export interface CallOptions {
 }
 
 export interface StreamTurnOptions extends CallOptions {
+  /** Called with each text delta of the answer (never reasoning). */
   onText?: (text: string, chunk: ChatCompletionChunk) => void;
+  /** Called with each reasoning text delta (`reasoning`, `reasoning_content` or thinking parts). */
+  onReasoning?: (text: string, chunk: ChatCompletionChunk) => void;
 }
 
 export interface ProxyResponse {

@@ -58,6 +58,22 @@ describe("a 200 completion whose choice finished with an error", () => {
     expect(error.message).toContain("the completion finished with an error");
   });
 
+  it("is an error when an error object comes beside a choice that did not finish", async () => {
+    const { client } = await upstream.start((_req, res) =>
+      sendJson(
+        res,
+        200,
+        completionBody("", {
+          error: { code: 400, message: "Token limit reached" },
+          choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: null }],
+        }),
+      ),
+    );
+    const error = await failure(client.complete(request));
+    expect(error).toMatchObject({ kind: "http", status: 400, retryable: false });
+    expect(error.message).toContain("Token limit reached");
+  });
+
   it("leaves completions that finished normally alone, even beside an error field", async () => {
     const { client } = await upstream.start((_req, res) =>
       sendJson(res, 200, completionBody("fine", { error: { code: 500, message: "ignored" } })),

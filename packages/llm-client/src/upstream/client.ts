@@ -3,6 +3,7 @@ import type { ReadableStream } from "node:stream/web";
 import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "@fusion/wire";
 import type { Logger } from "pino";
 import { Agent, type Dispatcher } from "undici";
+import { OPENROUTER_CAPABILITIES, type UpstreamCapabilities } from "../dialects/dialect.ts";
 import { TurnAssembler, turnFromCompletion } from "./assemble.ts";
 import type { CallOptions, ProxyResponse, StreamTurnOptions } from "./call-options.ts";
 import type { UpstreamClientOptions } from "./client-options.ts";
@@ -156,12 +157,13 @@ export class UpstreamClient {
     }
   }
 
-  /** Consumes `stream()` through a TurnAssembler, calling onText for each text delta; returns the turn. */
+  /** Consumes `stream()` through a TurnAssembler, calling onReasoning and onText per delta; returns the turn. */
   async streamTurn(body: Record<string, unknown>, options: StreamTurnOptions = {}): Promise<AssistantTurn> {
-    const { onText, ...callOptions } = options;
+    const { onText, onReasoning, ...callOptions } = options;
     const assembler = new TurnAssembler(modelOf(body) ?? "");
     for await (const chunk of this.stream(body, callOptions)) {
-      const { content } = assembler.push(chunk);
+      const { content, reasoning } = assembler.push(chunk);
+      if (reasoning !== undefined && onReasoning) onReasoning(reasoning, chunk);
       if (content !== undefined && onText) onText(content, chunk);
     }
     return assembler.result();
@@ -189,6 +191,11 @@ export class UpstreamClient {
       headers: endToEndHeaders(res.headers),
       body: Readable.toWeb(res.body) as ReadableStream<Uint8Array>,
     };
+  }
+
+  /** Bodies go out as they are given, in OpenRouter's dialect; a ProviderRouter shapes them for others. */
+  capabilities(_model?: string): UpstreamCapabilities {
+    return OPENROUTER_CAPABILITIES;
   }
 
   /** Closes the undici dispatcher (waits for in-flight requests). */

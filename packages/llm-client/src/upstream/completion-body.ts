@@ -75,14 +75,17 @@ export function notEventStreamError(text: string, contentType: string, ctx: Erro
 
 /**
  * The part of a 200 completion body that reports a failure, shaped `{error: ...}`: the body when it has
- * an `error` and no choices; else, for a choice that finished with "error", that choice when it carries
- * the error, the body when it does, or a generic error.
+ * an `error` and no choices, or an `error` and no choice that finished (finish_reason null or absent);
+ * else, for a choice that finished with "error", that choice when it carries the error, the body when
+ * it does, or a generic error.
  */
 function completionFailure(json: unknown): Record<string, unknown> | undefined {
   if (!isRecord(json)) return undefined;
   if (!Array.isArray(json.choices)) return json.error !== undefined ? json : undefined;
+  const hasError = json.error !== undefined && json.error !== null;
+  if (hasError && !json.choices.some((c) => isRecord(c) && c.finish_reason)) return json;
   const failed: unknown = json.choices.find((c) => isRecord(c) && c.finish_reason === "error");
   if (failed === undefined) return undefined;
   if (isRecord(failed) && failed.error !== undefined) return failed;
-  return json.error !== undefined ? json : { error: { message: "the completion finished with an error" } };
+  return hasError ? json : { error: { message: "the completion finished with an error" } };
 }

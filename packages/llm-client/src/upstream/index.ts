@@ -1,3 +1,4 @@
+export { assistantMessage } from "./assistant-message.ts";
 export type { CallOptions } from "./call-options.ts";
 export { UpstreamClient } from "./client.ts";
 export { UpstreamError } from "./errors.ts";

@@ -82,6 +82,36 @@ describe("parseChunkStream", () => {
     expect(error?.status).toBeUndefined();
   });
 
+  it("joins a multi-line data field into one JSON payload", async () => {
+    const { chunks, error } = await run(
+      `data: {"choices": [{"index": 0,\ndata:   "delta": {"content": "two lines"}}]}\n\ndata: ${finish}\n\n`,
+    );
+    expect(error).toBeUndefined();
+    expect(chunks[0]?.choices[0]?.delta?.content).toBe("two lines");
+  });
+
+  it("accepts a stream that ends without [DONE] or finish_reason once usage came", async () => {
+    const usage = JSON.stringify({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    const { chunks, error } = await run(`data: ${text("a")}\n\ndata: ${usage}\n\n`);
+    expect(error).toBeUndefined();
+    expect(chunks).toHaveLength(2);
+  });
+
+  it("makes an `event: error` frame an error, whatever its data holds", async () => {
+    const plain = await run(`data: ${text("a")}\n\nevent: error\ndata: overloaded\n\n`);
+    expect(plain.chunks).toHaveLength(1);
+    expect(plain.error).toMatchObject({ kind: "http", message: "upstream stream error: overloaded" });
+    const bare = await run(`event: error\ndata: {"message": "busy", "code": 503}\n\n`);
+    expect(bare.error).toMatchObject({ kind: "http", status: 503, retryable: true });
+  });
+
+  it("takes the status of an error chunk from status_code when its code is a name", async () => {
+    const { error } = await run(
+      `data: ${JSON.stringify({ error: { code: "tool_use_failed", message: "x", status_code: 400 } })}\n\n`,
+    );
+    expect(error).toMatchObject({ kind: "http", status: 400, retryable: false });
+  });
+
   it("lets errors of the source through unchanged", async () => {
     const boom = new Error("socket hang up");
     async function* failing(): AsyncGenerator<string> {

@@ -1,6 +1,7 @@
 import { type ChatCompletionChunk, chatCompletionChunkSchema } from "@fusion/wire";
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import { isRetryableStatus, redactJson, redactSecrets, UpstreamError } from "./errors.ts";
+import { redactJson, redactSecrets, UpstreamError } from "./errors.ts";
+import { errorEventError, streamError } from "./stream-error.ts";
 
 export interface ChunkStreamContext {
   /** Appended to messages, e.g. " (model openai/gpt-5)"; may be empty. */
@@ -16,13 +17,15 @@ type Item = { event: EventSourceMessage } | { error: ParseError };
 const maxQuote = 200;
 
 /**
- * Reads an OpenAI-style SSE body: comments (`: OPENROUTER PROCESSING`) are skipped, each `data:` is
- * JSON-parsed and validated with `chatCompletionChunkSchema`, `data: [DONE]` ends the stream.
+ * Reads an OpenAI-style SSE body (LF or CRLF line endings, multi-line `data:`): comments
+ * (`: OPENROUTER PROCESSING`) are skipped, each `data:` is JSON-parsed and validated with
+ * `chatCompletionChunkSchema`, `data: [DONE]` ends the stream. Chunks without choices (Azure's first
+ * chunk, usage-only chunks) are yielded like the others.
  * Everything that goes wrong becomes a thrown UpstreamError, never another exception:
  * - a line that is not SSE, invalid JSON or an invalid chunk → kind "protocol";
- * - a chunk with an `error` field → kind "http", `status` = its numeric code; retryable only when
- *   nothing was yielded yet and the code is a retryable status;
- * - the body ends without `[DONE]` and without any finish_reason → "protocol" (truncated);
+ * - a chunk with an `error` field, whatever its finish_reason, or an `event: error` frame → kind
+ *   "http" (see streamError);
+ * - the body ends without `[DONE]` and without any finish_reason or usage → "protocol" (truncated);
  * - the stream ends without a single choice → "protocol".
  * Errors of the source itself (socket, timeout) propagate unchanged for the caller to map.
  */
@@ -39,17 +42,18 @@ export async function* parseChunkStream(
     maxBufferSize: ctx.maxEventChars ?? 16 * 1024 * 1024,
   });
   const decoder = new TextDecoder();
-  const state = { yielded: false, sawFinish: false, sawChoice: false };
+  const state = { yielded: false, sawEnd: false, sawChoice: false };
 
   const drain = function* (): Generator<ChatCompletionChunk, boolean, undefined> {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       if ("error" in item) throw parseFailure(item.error, ctx);
+      if (item.event.event === "error") throw errorEventError(item.event.data, state.yielded, ctx);
       const data = item.event.data.trim();
       if (data === "[DONE]") return true;
       if (data === "") continue;
       const chunk = toChunk(data, state.yielded, ctx);
       if (chunk.choices.length > 0) state.sawChoice = true;
-      if (chunk.choices.some((c) => c.finish_reason)) state.sawFinish = true;
+      if (chunk.usage || chunk.choices.some((c) => c.finish_reason)) state.sawEnd = true;
       state.yielded = true;
       yield chunk;
     }
@@ -63,7 +67,7 @@ export async function* parseChunkStream(
   // Flush a last event the upstream did not terminate with a blank line.
   parser.feed(`${decoder.decode()}\n\n`);
   if (yield* drain()) return finish(state, ctx);
-  if (!state.sawFinish) {
+  if (!state.sawEnd) {
     throw new UpstreamError("protocol", `upstream stream ended early (truncated)${ctx.suffix}`);
   }
   finish(state, ctx);
@@ -106,21 +110,7 @@ function toChunk(data: string, yielded: boolean, ctx: ChunkStreamContext): ChatC
     });
   }
   const chunk = parsed.data;
-  if (chunk.error) {
-    const code = chunk.error.code;
-    const numeric = typeof code === "number" ? code : typeof code === "string" ? Number(code) : Number.NaN;
-    const status = Number.isInteger(numeric) ? numeric : undefined;
-    const message = redactSecrets(chunk.error.message, ctx.secrets).slice(0, 500);
-    throw new UpstreamError(
-      "http",
-      `upstream stream error${status === undefined ? "" : ` ${status}`}: ${message}${ctx.suffix}`,
-      {
-        ...(status === undefined ? {} : { status }),
-        retryable: !yielded && status !== undefined && isRetryableStatus(status),
-        body: redactJson(json, ctx.secrets),
-      },
-    );
-  }
+  if (chunk.error) throw streamError(chunk.error, json, yielded, ctx);
   return chunk;
 }
 

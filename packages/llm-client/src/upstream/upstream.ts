@@ -1,4 +1,5 @@
 import type { AssistantTurn, ChatCompletion, ChatCompletionChunk } from "@fusion/wire";
+import type { UpstreamCapabilities } from "../dialects/dialect.ts";
 import type { CallOptions, ProxyResponse, StreamTurnOptions } from "./call-options.ts";
 
 /**
@@ -17,5 +18,10 @@ export interface Upstream {
   streamTurn(body: Record<string, unknown>, options?: StreamTurnOptions): Promise<AssistantTurn>;
   /** Raw pass-through of a JSON body; a router reads the body's `model` to pick the upstream. */
   proxy(path: string, rawBody: string, options?: CallOptions): Promise<ProxyResponse>;
+  /**
+   * The dialect and structured output of the provider that serves `model` (e.g. whether a judge may
+   * ask for `response_format: json_schema`). A router throws for a model no route matches.
+   */
+  capabilities(model: string): UpstreamCapabilities;
   close(): Promise<void>;
 }

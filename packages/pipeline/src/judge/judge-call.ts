@@ -1,4 +1,4 @@
-import { runToolLoop } from "@fusion/llm-client";
+import { assistantMessage, runToolLoop, type StructuredOutput } from "@fusion/llm-client";
 import {
   analysisJsonSchema,
   type ChatMessage,
@@ -17,7 +17,10 @@ export interface JudgeCallInput {
   model: string;
   settings: FusionSettings;
   messages: ChatMessage[];
-  /** Ask for `response_format: json_schema` (structured output) where the upstream supports it. */
+  /**
+   * Ask for structured output as the judge model's provider supports it (`response_format`:
+   * json_schema, else json_object where it has JSON mode only); false: the prompt only.
+   */
   structuredOutput: boolean;
   signal: AbortSignal;
   progress: ProgressReporter;
@@ -40,12 +43,10 @@ export interface JudgeCallOutput {
 export async function callJudge(input: JudgeCallInput, ports: StagePorts): Promise<JudgeCallOutput> {
   const { model, settings, progress, spent } = input;
   const body: Record<string, unknown> = { ...innerCallBody(settings) };
-  if (input.structuredOutput) {
-    body.response_format = {
-      type: "json_schema",
-      json_schema: { name: "fusion_analysis", strict: true, schema: analysisJsonSchema },
-    };
-  }
+  const format = analysisFormat(
+    input.structuredOutput ? ports.upstream.capabilities(model).structuredOutput : "none",
+  );
+  if (format) body.response_format = format;
   const call = { signal: input.signal, ...(ports.headers ? { headers: ports.headers } : {}) };
   const loop = await runToolLoop({
     client: ports.upstream,
@@ -67,11 +68,7 @@ export async function callJudge(input: JudgeCallInput, ports: StagePorts): Promi
       {
         ...body,
         model,
-        messages: [
-          ...loop.messages,
-          { role: "assistant", content: loop.turn.content },
-          repairMessage(analysis.error),
-        ],
+        messages: [...loop.messages, assistantMessage(loop.turn), repairMessage(analysis.error)],
       },
       call,
     );
@@ -79,4 +76,15 @@ export async function callJudge(input: JudgeCallInput, ports: StagePorts): Promi
     analysis = parseAnalysis(turn.content);
   }
   return { analysis, serverToolUse: loop.serverToolUse, urls: loop.urls };
+}
+
+/** The `response_format` that asks for the analysis: its JSON Schema, JSON mode, or none (prompt only). */
+function analysisFormat(supported: StructuredOutput): Record<string, unknown> | undefined {
+  if (supported === "json_schema") {
+    return {
+      type: "json_schema",
+      json_schema: { name: "fusion_analysis", strict: true, schema: analysisJsonSchema },
+    };
+  }
+  return supported === "json_object" ? { type: "json_object" } : undefined;
 }

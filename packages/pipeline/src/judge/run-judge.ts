@@ -23,7 +23,10 @@ export type JudgeInput = Pick<
 > & {
   /** The panel's results, in panel order. */
   results: PanelResult[];
-  /** Ask for `response_format: json_schema` (structured output) where the upstream supports it. */
+  /**
+   * Ask for structured output as the judge model's provider supports it (a JSON Schema, else JSON
+   * mode, else the prompt alone); false: the prompt alone. The analysis is validated either way.
+   */
   structuredOutput: boolean;
   /** The judge's deadline, from when it starts. */
   timeoutMs: number;
@@ -113,7 +116,7 @@ export async function runJudge(input: JudgeInput, ports: JudgePorts): Promise<Ju
         settings,
         messages: buildJudgeMessages(
           buildPanelMessages(input.messages, input.question),
-          responses,
+          answers.map((a) => ({ model: a.model, content: a.content, sources: a.urls })),
           failedModels,
         ),
         structuredOutput: input.structuredOutput,

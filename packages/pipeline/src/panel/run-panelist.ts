@@ -12,7 +12,9 @@ import {
 import { progressReporter } from "../progress-reporter.ts";
 import { buildPanelMessages } from "../prompts.ts";
 import { type StagePorts, stageSignal } from "../stage-ports.ts";
+import { answerText } from "./answer-text.ts";
 import { NoTextError, panelFailureOf } from "./panel-failure.ts";
+import { annotatedSources, mergeSources } from "./panel-sources.ts";
 
 /** What a panelist may return at most; a judge reads every answer, so one runaway answer must not crowd out the rest. */
 const MAX_ANSWER_CHARS = 40_000;
@@ -73,8 +75,11 @@ export async function runPanelist(input: PanelistInput, ports: StagePorts): Prom
       onToolCall: (call) => progress({ status: "tool_call", ...describeToolCall(call.name, call.arguments) }),
       onUsage: (usage) => spent.push(usage),
     });
-    const content = out.turn.content.trim();
+    // The answer's text only: reasoning reaches neither the judge nor the fusion result.
+    const content = answerText(out.turn.content);
     if (!content) throw new NoTextError(model);
+    // The pages the provider cited itself come first, then those its tool calls searched and fetched.
+    const urls = mergeSources(annotatedSources(out.turn.annotations), out.urls);
     const latencyMs = Date.now() - started;
     log.info({ latencyMs, steps: out.steps }, "panelist answered");
     progress({ status: "finished", latency_ms: latencyMs });
@@ -84,7 +89,7 @@ export async function runPanelist(input: PanelistInput, ports: StagePorts): Prom
       content: content.length > MAX_ANSWER_CHARS ? `${content.slice(0, MAX_ANSWER_CHARS)}…` : content,
       usage: out.usage,
       serverToolUse: out.serverToolUse,
-      urls: out.urls.slice(0, MAX_URLS),
+      urls: urls.slice(0, MAX_URLS),
       latencyMs,
     };
   } catch (err) {

@@ -30,6 +30,20 @@ export class ChunkBuilder {
     return this.#chunk([{ index: 0, delta: { role: "assistant", content: text }, finish_reason: null }]);
   }
 
+  /**
+   * Reasoning as OpenRouter streams it: `delta.reasoning` with the text (null when the delta carries
+   * only structured blocks, e.g. a signature), and the provider's `reasoning_details` when it sent some.
+   */
+  reasoning(text: string, details: unknown[] = []): string {
+    const delta = {
+      role: "assistant",
+      content: "",
+      reasoning: text || null,
+      ...(details.length ? { reasoning_details: details } : {}),
+    };
+    return this.#chunk([{ index: 0, delta, finish_reason: null }]);
+  }
+
   toolCalls(calls: ToolCall[]): string {
     const deltas = calls.map((tc, index) => ({
       index,

@@ -2,6 +2,7 @@ import {
   type AssistantTurn,
   addServerToolUse,
   addUsage,
+  type ChatMessage,
   FUSION_TOOL_NAME,
   type JudgeResult,
   type PendingEvent,
@@ -12,6 +13,7 @@ import {
 import { stageOf, stageTools } from "../stages.ts";
 import type { ChunkBuilder } from "./chunks.ts";
 import { citationsFor } from "./citations.ts";
+import { clientReasoning, reasoningOfMessage } from "./reasoning.ts";
 
 export interface FinishInput {
   turn: Pick<TurnJobData, "fusionId" | "createdAt" | "writerModel" | "stream" | "includeUsage" | "decision">;
@@ -27,10 +29,16 @@ export interface FinishInput {
   textStreamed: boolean;
 }
 
+/** The text of a message's content: a string, or the text parts of an array of parts. */
+function textOf(content: ChatMessage["content"]): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content.map((p) => (p.type === "text" && typeof p.text === "string" ? p.text : "")).join("");
+}
+
 /** The answer's content: any text the writer wrote beside its fusion call, then its answer. */
 function fullContent(input: FinishInput): string | null {
-  const before = input.turn.decision?.assistant.content;
-  const text = `${typeof before === "string" ? before : ""}${input.answer.content}`;
+  const text = `${textOf(input.turn.decision?.assistant.content)}${input.answer.content}`;
   return text || null;
 }
 
@@ -55,10 +63,20 @@ export function finishEvents(input: FinishInput): PendingEvent[] {
     ...addUsage(...stages.map((s) => s.usage)),
     server_tool_use: addServerToolUse(...stages.map(stageTools)),
   };
+  // Only the sources the answer cites become annotations; every source stays in `fusion.sources`.
   const annotations = judge && content ? citationsFor(content, judge.urls) : [];
   const fusion = judge
-    ? { ...judge.result, breakdown: { panel: judge.panel, judge: judge.judge, writer } }
+    ? {
+        ...judge.result,
+        sources: judge.urls,
+        breakdown: { panel: judge.panel, judge: judge.judge, writer },
+      }
     : undefined;
+  // The writer's reasoning, from its deciding call and the call that wrote the answer.
+  const reasoning = clientReasoning(reasoningOfMessage(turn.decision?.assistant), {
+    ...answer.reasoning,
+    contentParts: answer.contentParts,
+  });
   const completion = {
     id: turn.fusionId,
     object: "chat.completion",
@@ -70,6 +88,7 @@ export function finishEvents(input: FinishInput): PendingEvent[] {
         message: {
           role: "assistant",
           content,
+          ...reasoning,
           ...(ownCalls.length ? { tool_calls: ownCalls } : {}),
           ...(annotations.length ? { annotations } : {}),
         },
@@ -83,6 +102,12 @@ export function finishEvents(input: FinishInput): PendingEvent[] {
 
   const events: PendingEvent[] = [];
   // A non-streaming request's answer is written whole, so its stream can still be read or resumed.
+  if (!turn.stream && (reasoning.reasoning || reasoning.reasoning_details)) {
+    events.push({
+      type: "chunk",
+      data: chunks.reasoning(reasoning.reasoning ?? "", reasoning.reasoning_details),
+    });
+  }
   if (!turn.stream && content) events.push({ type: "chunk", data: chunks.content(content) });
   if (turn.stream && !input.textStreamed && answer.content)
     events.push({ type: "chunk", data: chunks.content(answer.content) });

@@ -1,3 +1,4 @@
+import { assistantMessage } from "@fusion/llm-client";
 import {
   type AssistantTurn,
   type ChatMessage,
@@ -31,13 +32,17 @@ function questionOf(tc: ToolCall): string | undefined {
 /**
  * The writer's decision to call fusion, from its deciding turn; undefined when it did not call it.
  * The caller's own tool calls of this turn are dropped: the model may call them again after the fusion.
+ * The assistant message keeps the model's content and reasoning fields as it sent them, so the call
+ * that writes the answer sends them back unchanged (DeepSeek refuses a tool result whose assistant
+ * turn lost its `reasoning_content`; Anthropic's thinking blocks and Gemini's thought signatures must
+ * come back in `reasoning_details`).
  */
 export function decisionOf(turn: AssistantTurn, messages: ChatMessage[]): WriterDecision | undefined {
   const fusionCalls = fusionCallsOf(turn);
   const [first, ...extra] = fusionCalls;
   if (!first) return undefined;
   return {
-    assistant: { role: "assistant", content: turn.content || null, tool_calls: fusionCalls },
+    assistant: { ...assistantMessage(turn), tool_calls: fusionCalls },
     fusionCallId: first.id,
     question: questionOf(first) ?? lastUserText(messages),
     usage: turn.usage,
@@ -65,7 +70,10 @@ export function withFusionResult(
   ];
 }
 
-/** The conversation after the writer called fusion a second time: each such call answered as capped. */
+/**
+ * The conversation after the writer called fusion a second time: its turn (reasoning kept, its other
+ * tool calls dropped), each such call answered as capped.
+ */
 export function withCappedCalls(
   messages: ChatMessage[],
   answer: AssistantTurn,
@@ -73,7 +81,7 @@ export function withCappedCalls(
 ): ChatMessage[] {
   return [
     ...messages,
-    { role: "assistant", content: answer.content || null, tool_calls: again },
+    { ...assistantMessage(answer), tool_calls: again },
     ...again.map((tc) => toolResult(tc.id, CAPPED)),
   ];
 }

@@ -11,6 +11,7 @@ import { AnswerEmitter } from "./answer-emitter.ts";
 import { ChunkBuilder } from "./chunks.ts";
 import { finishEvents } from "./completion.ts";
 import { decisionOf, fusionCallsOf, withCappedCalls, withFusionResult } from "./decision.ts";
+import { ReasoningRelay } from "./reasoning-relay.ts";
 import { failTurn, TurnStoppedError } from "./writer-failure.ts";
 import type { WriterOptions, WriterOutcome, WriterPorts } from "./writer-ports.ts";
 
@@ -47,13 +48,18 @@ export async function runWriterTurn(
     log,
   );
 
+  /** One call of the writer model; when streaming, its reasoning and text go to the client as they arrive. */
   const writerCall = async (extra: Record<string, unknown>): Promise<AssistantTurn> => {
     const request = { ...body, ...extra, model: turn.writerModel };
     if (!turn.stream) return (await upstream.complete(request, call)).turn;
-    return upstream.streamTurn(request, {
+    const reasoning = new ReasoningRelay(emitter);
+    const answer = await upstream.streamTurn(request, {
       ...call,
+      onReasoning: (text, chunk) => reasoning.delta(text, chunk),
       onText: (text, chunk) => emitter.text(text, chunk.model),
     });
+    reasoning.end(answer);
+    return answer;
   };
 
   /** Writes the last entries: any remaining content, the finish chunk, usage, and the completion. */
@@ -65,7 +71,7 @@ export async function runWriterTurn(
       judge,
       writerLatencyMs: Date.now() - writerStarted,
       chunks,
-      textStreamed: emitter.emitted,
+      textStreamed: emitter.textEmitted,
     });
     await emitter.end(...events);
   };

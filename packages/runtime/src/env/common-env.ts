@@ -1,3 +1,4 @@
+import { DIALECTS, STRUCTURED_OUTPUTS } from "@fusion/llm-client";
 import { z } from "zod";
 import { redisClusterNodesEnv } from "../redis/redis.ts";
 
@@ -71,6 +72,22 @@ export const envUrl = (fallback?: string) =>
       }
     });
 
+/** One of `values`; unset or empty: undefined. */
+const envChoice = <T extends string>(values: readonly T[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): T | undefined => {
+      const value = v?.trim();
+      if (!value) return undefined;
+      const match = values.find((allowed) => allowed === value);
+      if (match === undefined) {
+        ctx.addIssue({ code: "custom", message: `must be one of ${values.join(", ")}, got "${value}"` });
+        return z.NEVER;
+      }
+      return match;
+    });
+
 /** Settings every service shares. */
 export const commonEnvSchema = z.object({
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
@@ -79,6 +96,10 @@ export const commonEnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   UPSTREAM_BASE_URL: envUrl("https://openrouter.ai/api/v1"),
   UPSTREAM_API_KEY: z.string().optional(),
+  /** The request dialect of UPSTREAM_BASE_URL; unset: the one its URL implies. */
+  UPSTREAM_DIALECT: envChoice(DIALECTS),
+  /** The `response_format` UPSTREAM_BASE_URL honours; unset: its dialect's default. */
+  UPSTREAM_STRUCTURED_OUTPUT: envChoice(STRUCTURED_OUTPUTS),
   /**
    * Path of a providers file (JSON or YAML): routes model slugs to upstreams, adds presets. Only the
    * path is parsed here; `loadProvidersFromEnv` reads the file once, at start-up.

@@ -1,0 +1,6 @@
+export {
+  DIALECTS,
+  resolveCapabilities,
+  STRUCTURED_OUTPUTS,
+  type StructuredOutput,
+} from "./dialect.ts";
