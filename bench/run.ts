@@ -11,6 +11,7 @@
  * Every load goes to 127.0.0.1, is bounded in count and in time, and stops by itself.
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -174,12 +175,14 @@ cleanups.push(async () => redis.disconnect());
 const redisServer = await redisInfo(redis, "server");
 const redisPid = localRedisPid(Number(redisServer.process_id));
 
+const simControlToken = randomBytes(24).toString("hex");
 const sim = await startServerProcess("simulator", join(rootDir, "packages/simulator/src/main.ts"), {
   PORT: "0",
   HOST: "127.0.0.1",
+  SIM_CONTROL_TOKEN: simControlToken,
 });
 cleanups.push(() => sim.stop());
-const control = new SimulatorControl(sim.url);
+const control = new SimulatorControl(sim.url, simControlToken);
 log(`redis ${redisFixture.url} (${redisFixture.source}), simulator ${sim.url}`);
 
 const results: BenchResults = {

@@ -71,4 +71,23 @@ describe("queue dashboard", () => {
       expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(0);
     }
   });
+
+  it("gives each login its own session, which a logout ends (issue 11, finding 10)", async () => {
+    const login = async () => {
+      const res = await fetch(`${e2e.stack.baseUrl}/admin/queues?key=${adminKey}`, { redirect: "manual" });
+      expect(res.status).toBe(303);
+      return (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    };
+    const [one, two] = [await login(), await login()];
+    expect(one).not.toBe(two);
+    const api = `${e2e.stack.baseUrl}/admin/queues/api/queues`;
+    expect((await fetch(api, { headers: { cookie: one } })).status).toBe(200);
+    const out = await fetch(`${e2e.stack.baseUrl}/admin/logout`, {
+      method: "POST",
+      headers: { cookie: one },
+    });
+    expect(out.status).toBe(204);
+    expect((await fetch(api, { headers: { cookie: one } })).status).toBe(401);
+    expect((await fetch(api, { headers: { cookie: two } })).status).toBe(200);
+  });
 });

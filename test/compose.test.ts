@@ -125,6 +125,14 @@ describe("docker-compose.yml", () => {
     expect(gw.ports).toHaveLength(1);
     expect(gw.ports?.[0]?.split(":").at(-1)).toBe(gw.environment?.PORT);
   });
+
+  it("listens on every interface inside the containers, the services' loopback defaults overridden", () => {
+    const gw = service("gateway");
+    expect(gw.environment?.HOST).toBe("0.0.0.0");
+    // Open only when the operator says so: the gateway refuses 0.0.0.0 without keys otherwise.
+    expect(gw.environment?.ALLOW_UNAUTHENTICATED).toContain("ALLOW_UNAUTHENTICATED:-false");
+    for (const w of workers) expect(service(w).environment?.METRICS_HOST, w).toBe("0.0.0.0");
+  });
 });
 
 describe("Dockerfile", () => {

@@ -73,8 +73,12 @@ describe("conformance: the caller's model calls the caller's own tool", () => {
   );
 });
 
+/** Recordings of a successful answer: passed through byte for byte. Error answers become our shape. */
+const answered = [...recordingSources().keys()].filter((file) => readRecording(file).status < 400);
+const refused = [...recordingSources().keys()].filter((file) => readRecording(file).status >= 400);
+
 describe("conformance: pass-through", () => {
-  it.each([...recordingSources().keys()])(
+  it.each(answered)(
     "%s: a plain request gets the recorded status, content type and body byte for byte",
     async (file) => {
       const recording = readRecording(file);
@@ -88,6 +92,29 @@ describe("conformance: pass-through", () => {
       expect(res.status).toBe(recording.status);
       expect(res.headers.get("content-type")).toBe(recording.contentType);
       expect(new Uint8Array(await res.arrayBuffer())).toEqual(recording.bytes);
+      expect((await e2e.control.requests({ model })).map((r) => r.replayed)).toEqual([file]);
+    },
+  );
+
+  // Issue 11, finding 5: an upstream's error body is not echoed (it may quote the upstream key), and its
+  // 401/403 is about the gateway's credentials, not the caller's: a 502 naming the upstream.
+  it.each(refused)(
+    "%s: a plain request answered with an error gets its status (401/403: 502) in our error shape",
+    async (file) => {
+      const recording = readRecording(file);
+      const model = uniqueModel("plain");
+      await e2e.control.script(model, { replay: [file] });
+      const res = await e2e.post({
+        model,
+        stream: recording.format === "sse",
+        messages: [{ role: "user", content: "ping" }],
+      });
+      const status = recording.status === 401 || recording.status === 403 ? 502 : recording.status;
+      expect(res.status).toBe(status);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      const body = (await res.json()) as { error: { code: number; message: string } };
+      expect(body.error.code).toBe(status);
+      expect(body.error.message).toContain(`upstream returned ${recording.status}`);
       expect((await e2e.control.requests({ model })).map((r) => r.replayed)).toEqual([file]);
     },
   );

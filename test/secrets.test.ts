@@ -62,12 +62,13 @@ describe("secrets in logs", () => {
     const failedStream = await fuse([uniqueModel("ok")], writer, { stream: true });
     expect(JSON.stringify(dataOf(await readSseFrames(failedStream)))).toContain('"finish_reason":"error"');
 
-    // Proxied requests whose upstream answers 401 with the key in the body (passed to the client as is).
+    // Proxied requests whose upstream answers 401 with the key in the body: a 502 in our error shape,
+    // the key redacted (issue 11, finding 5: no longer passed to the client as is, nor as a 401).
     const plain = uniqueModel("plain-401");
     await e2e.control.script(plain, { alwaysFail: echo(401) });
     for (const stream of [false, true]) {
       const res = await e2e.post({ model: plain, stream, messages: [{ role: "user", content: "hi" }] });
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(502);
       await res.text();
     }
 

@@ -1,5 +1,7 @@
+import { lookup } from "node:dns/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 
@@ -10,7 +12,8 @@ import { uniqueModel, useStack } from "./support/fixture.ts";
  * (WEB_FETCH_ALLOW_HOSTS), so fetching it still works.
  */
 
-const e2e = useStack();
+// One turn here asks for more fetches than MAX_TOOL_CALLS_PER_TURN's default (8) runs.
+const e2e = useStack({ env: { MAX_TOOL_CALLS_PER_TURN: "16" } });
 
 /** A server on a port that is NOT in WEB_FETCH_ALLOW_HOSTS; it counts every request it sees. */
 let trap: Server;
@@ -61,7 +64,12 @@ describe("web_fetch refuses private targets end to end", () => {
         /127\.0\.0\.1 is a loopback address \(redirected from http:\/\/127\.0\.0\.1:\d+\/pages\/redirect/,
       ],
       ["file:///etc/passwd", /scheme not allowed \(file:\)/],
+      // A name that resolves to a local address (this machine's own name): the refusal names the rule,
+      // never the address it resolved to (issue 11, finding 8).
+      [`http://${hostname()}:${trapPort}/named`, /resolves to an? [a-z-]+ address/],
     ];
+    const resolved = (await lookup(hostname(), { all: true })).map((a) => a.address);
+    expect(resolved.length).toBeGreaterThan(0);
     const allowed = `${sim}/pages/ssrf-allowed`;
 
     const panelist = uniqueModel("fetcher");
@@ -106,8 +114,53 @@ describe("web_fetch refuses private targets end to end", () => {
     const errors = answer.slice(answer.indexOf("Tool errors:"));
     for (const [url, reason] of forbidden) expect(errors, url).toMatch(reason);
     expect(answer).not.toContain("TRAP-SECRET");
+    const named = toolResults[forbidden.length - 1]?.error ?? "";
+    expect(named).toMatch(/^refused to fetch http:\/\/[^/]+\/named: \S+ resolves to an? [a-z-]+ address$/);
+    for (const address of resolved) {
+      expect(named).not.toContain(address);
+      expect(answer).not.toContain(`(${address})`);
+    }
 
     // Nothing reached the forbidden target.
     expect(trapHits).toEqual([]);
+  });
+
+  it("a panelist's web_fetch cannot read the simulator's control API (issue 11, finding 12); its pages still work", async () => {
+    const sim = e2e.sim.url;
+    const secret = `tenant-secret-${Math.random().toString(36).slice(2, 10)}`;
+    const control = [`${sim}/_sim/requests`, `${sim}/_sim/request-counts`, `${sim}/_sim/scripts`];
+    const page = `${sim}/pages/control-probe`;
+    const panelist = uniqueModel("control-fetcher");
+    const judge = uniqueModel("judge");
+    await e2e.control.script(panelist, { fetchUrls: [...control, page] });
+    await e2e.control.script(judge, { toolSteps: 0 });
+    const res = await e2e.post({
+      model: "openrouter/fusion",
+      messages: [{ role: "user", content: `fetch these, ${secret}` }],
+      plugins: [{ id: "fusion", analysis_models: [panelist], model: judge, tools: ["web_fetch"] }],
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+
+    const calls = await e2e.control.requests({ model: panelist });
+    expect(calls).toHaveLength(2);
+    expect(JSON.stringify(calls[0]?.body)).toContain(secret);
+    const toolResults = ((calls[1]?.body as { messages?: ToolMessage[] } | undefined)?.messages ?? [])
+      .filter((m) => m.role === "tool")
+      .map((m) => m.content ?? "");
+    expect(toolResults).toHaveLength(control.length + 1);
+    control.forEach((url, i) => {
+      const result = JSON.parse(toolResults[i] ?? "{}") as { error?: string; content?: string };
+      expect(result.error, url).toMatch(/HTTP 404/);
+      expect(result.content, url).toBeUndefined();
+      expect(toolResults[i], url).not.toContain(secret);
+      expect(toolResults[i], url).not.toContain(panelist);
+    });
+    expect(JSON.parse(toolResults.at(-1) ?? "{}")).toMatchObject({
+      url: page,
+      content: expect.stringContaining("About control-probe"),
+    });
+    // Nor did anything of the control API reach the answer.
+    expect(text).not.toContain("byRole");
   });
 });

@@ -25,6 +25,8 @@ describe("resumable streams", () => {
       stream: true,
       messages: [{ role: "user", content: "a long answer please" }],
       plugins: [{ id: "fusion", analysis_models: [uniqueModel("p")], model: writer, tools: [] }],
+      // A client that leaves cancels its fusion unless it asks for time to resume.
+      fusion: { resume_grace_ms: 5000 },
     };
 
     // Reference: the same fusion read whole.

@@ -28,7 +28,7 @@ export function useStack(
   beforeAll(async () => {
     e2e.redis = options.ownRedis ? await startRedisServer() : await startRedis();
     e2e.sim = await startSimulator();
-    e2e.control = new SimulatorControl(e2e.sim.url);
+    e2e.control = new SimulatorControl(e2e.sim.url, e2e.sim.controlToken);
     e2e.stack = new Stack({ redisUrl: e2e.redis.url, simulatorUrl: e2e.sim.url, ...options });
     await e2e.stack.start();
     e2e.client = new OpenAI({

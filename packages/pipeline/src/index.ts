@@ -12,6 +12,7 @@ export * from "./stages.ts";
 export * from "./writer/answer-emitter.ts";
 export * from "./writer/chunks.ts";
 export * from "./writer/citations.ts";
+export * from "./writer/forced-decision.ts";
 export * from "./writer/run-writer-turn.ts";
 export * from "./writer/writer-failure.ts";
 export * from "./writer/writer-ports.ts";

@@ -64,13 +64,17 @@ function conversationForPanel(messages: ChatMessage[]): ChatMessage[] {
   return out;
 }
 
+/** The question for the panel, when it adds something to the conversation (not only its last user message). */
+export function distinctQuestion(messages: ChatMessage[], question?: string): string | undefined {
+  const asked = question?.trim();
+  return asked && asked !== lastUserText(messages).trim() ? asked : undefined;
+}
+
 export function buildPanelMessages(messages: ChatMessage[], question?: string): ChatMessage[] {
   const conversation = conversationForPanel(messages);
   const out: ChatMessage[] = [{ role: "system", content: PANEL_SYSTEM_PROMPT }, ...conversation];
-  const asked = question?.trim();
-  if (asked && asked !== lastUserText(messages).trim()) {
-    out.push({ role: "user", content: `The question for the panel: ${asked}` });
-  }
+  const asked = distinctQuestion(messages, question);
+  if (asked) out.push({ role: "user", content: `The question for the panel: ${asked}` });
   return out;
 }
 

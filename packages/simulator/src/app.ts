@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { handleChatCompletions } from "./chat-route.ts";
 import { controlRoutes } from "./control-routes.ts";
+import { randomControlToken, requireControlToken } from "./control-token.ts";
 import { handlePage } from "./pages.ts";
 import { handleSearch } from "./search.ts";
 import { SimulatorState } from "./state.ts";
@@ -8,8 +9,16 @@ import { SimulatorState } from "./state.ts";
 const CHAT_PATHS = ["/v1/chat/completions", "/api/v1/chat/completions", "/chat/completions"];
 const RECORDED_PREFIXES = ["/v1/*", "/api/v1/*", "/chat/*"];
 
+export interface SimulatorAppOptions {
+  /** What the control API (`/_sim/*`) requires as `Authorization: Bearer`; default a random one. */
+  controlToken?: string;
+}
+
 /** The simulator as a Hono app; pass a state to inspect or script it in-process. */
-export function createSimulatorApp(state: SimulatorState = new SimulatorState()): Hono {
+export function createSimulatorApp(
+  state: SimulatorState = new SimulatorState(),
+  options: SimulatorAppOptions = {},
+): Hono {
   const app = new Hono();
 
   for (const path of CHAT_PATHS) app.post(path, (c) => handleChatCompletions(c, state));
@@ -35,6 +44,7 @@ export function createSimulatorApp(state: SimulatorState = new SimulatorState())
 
   app.get("/search", (c) => handleSearch(c, state));
   app.get("/pages/:slug", (c) => handlePage(c));
+  app.use("/_sim/*", requireControlToken(options.controlToken ?? randomControlToken()));
   app.route("/_sim", controlRoutes(state));
 
   return app;

@@ -1,12 +1,15 @@
+import { controlAuthorization } from "./control-token.ts";
 import type { Role, Script } from "./script.ts";
 import type { RecordedRequest, RequestCounts } from "./state.ts";
 
-/** A typed client of the simulator's `/_sim` control API. */
+/** A typed client of the simulator's `/_sim` control API, holding its token (`RunningSimulator.controlToken`). */
 export class SimulatorControl {
   readonly baseUrl: string;
+  readonly #token: string;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, token: string) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.#token = token;
   }
 
   /** Sets the script of one model slug (exactly as requests send it) and resets its counters. */
@@ -44,7 +47,10 @@ export class SimulatorControl {
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: {
+        ...controlAuthorization(this.#token),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createSimulatorApp } from "./app.ts";
 import { SimulatorControl } from "./control-client.ts";
+import { controlAuthorization } from "./control-token.ts";
 import { SimulatorState } from "./state.ts";
 import { chat, tool, user, useSimulator } from "./test-support.ts";
 
@@ -8,7 +9,7 @@ const sim = useSimulator();
 /** A control client given the URL with a trailing slash. */
 let control: SimulatorControl;
 beforeAll(() => {
-  control = new SimulatorControl(`${sim.url}/`);
+  control = new SimulatorControl(`${sim.url}/`, sim.controlToken);
 });
 
 describe("control API", () => {
@@ -17,9 +18,44 @@ describe("control API", () => {
     expect(await (await fetch(`${sim.url}/_sim/health`)).json()).toEqual({ ok: true });
   });
 
+  it("answers 404 without its token, so a web_fetch of the pages origin cannot read it (issue 11, finding 12)", async () => {
+    await control.script("sim/secret", { reply: "x" });
+    await chat(sim.url, { model: "sim/secret", messages: [user("tenant secret prompt")] });
+    const wrong = controlAuthorization(`${sim.controlToken}x`);
+    for (const headers of [{}, wrong, { authorization: sim.controlToken }]) {
+      for (const [method, path] of [
+        ["GET", "/_sim/requests"],
+        ["GET", "/_sim/requests?model=sim%2Fsecret"],
+        ["GET", "/_sim/request-counts"],
+        ["GET", "/_sim/scripts"],
+        ["DELETE", "/_sim/requests"],
+        ["PUT", "/_sim/scripts/sim%2Fsecret"],
+        ["POST", "/_sim/search"],
+      ] as const) {
+        const res = await fetch(`${sim.url}${path}`, {
+          method,
+          headers,
+          body: method === "GET" ? undefined : "{}",
+        });
+        expect(res.status, `${method} ${path}`).toBe(404);
+        expect(await res.text()).not.toContain("tenant secret prompt");
+      }
+    }
+    // Nothing was changed, and the pages, search and health stay open.
+    expect(sim.state.scripts.get("sim/secret")).toEqual({ reply: "x" });
+    expect((await control.requests({ model: "sim/secret" })).length).toBe(1);
+    expect((await fetch(`${sim.url}/pages/anything`)).status).toBe(200);
+    expect((await fetch(`${sim.url}/search?q=x&format=json`)).status).toBe(200);
+    expect((await fetch(`${sim.url}/_sim/health`)).status).toBe(200);
+  });
+
   it("validates scripts", async () => {
     const put = (body: string) =>
-      fetch(`${sim.url}/_sim/scripts/${encodeURIComponent("sim/x")}`, { method: "PUT", body });
+      fetch(`${sim.url}/_sim/scripts/${encodeURIComponent("sim/x")}`, {
+        method: "PUT",
+        body,
+        headers: controlAuthorization(sim.controlToken),
+      });
     expect((await put('{"judgeOutput":"nonsense"}')).status).toBe(400);
     expect((await put('{"typo":1}')).status).toBe(400);
     expect((await put("not json")).status).toBe(400);
@@ -58,7 +94,10 @@ describe("control API", () => {
 
     expect((await control.requests({ model: "other" })).map((r) => r.seq)).toEqual([plain?.seq]);
     expect((await control.requests({ role: "decider" })).map((r) => r.seq)).toEqual([decider?.seq]);
-    expect((await fetch(`${sim.url}/_sim/requests?role=boss`)).status).toBe(400);
+    const boss = await fetch(`${sim.url}/_sim/requests?role=boss`, {
+      headers: controlAuthorization(sim.controlToken),
+    });
+    expect(boss.status).toBe(400);
 
     await control.clearRequests();
     expect(await control.requests()).toEqual([]);
@@ -66,9 +105,10 @@ describe("control API", () => {
 
   it("works in-process with a shared state", async () => {
     const state = new SimulatorState();
-    const app = createSimulatorApp(state);
+    const app = createSimulatorApp(state, { controlToken: "in-process-token" });
     const put = await app.request("/_sim/scripts/sim%2Fin-process", {
       method: "PUT",
+      headers: controlAuthorization("in-process-token"),
       body: JSON.stringify({ reply: "in process" }),
     });
     expect(put.status).toBe(200);

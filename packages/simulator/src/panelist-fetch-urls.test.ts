@@ -25,6 +25,17 @@ describe("script fetchUrls", () => {
     expect(calls.map((c) => JSON.parse(c.function.arguments).url)).toEqual(urls);
   });
 
+  it("asks for each URL fetchRepeat times in that one turn", async () => {
+    await sim.control.script("sim/fetch-flood", { fetchUrls: urls, fetchRepeat: 100 });
+    const body = await completion(
+      await chat(sim.url, { model: "sim/fetch-flood", messages: [user("look")], tools: webTools }),
+    );
+    const calls = body.choices[0]?.message.tool_calls ?? [];
+    expect(calls).toHaveLength(300);
+    expect(new Set(calls.map((c) => c.id)).size).toBe(300);
+    expect(calls.slice(0, 3).map((c) => JSON.parse(c.function.arguments).url)).toEqual(urls);
+  });
+
   it("is ignored when web_fetch is not offered", async () => {
     await sim.control.script("sim/searcher", { fetchUrls: urls });
     const body = await completion(

@@ -49,7 +49,9 @@ export function webToolTurn(ctx: TurnContext): Turn {
   const query = lastUserText(req).slice(0, 100);
   const calls: { name: string; arguments: string | object }[] = [];
   if (step === 0 && hasFetch && script.fetchUrls) {
-    for (const url of script.fetchUrls) calls.push({ name: WEB_FETCH_TOOL, arguments: { url } });
+    for (let copy = 0; copy < (script.fetchRepeat ?? 1); copy++) {
+      for (const url of script.fetchUrls) calls.push({ name: WEB_FETCH_TOOL, arguments: { url } });
+    }
   } else if (search) {
     for (let i = 0; i < count; i++) {
       calls.push({ name: WEB_SEARCH_TOOL, arguments: { query: count > 1 ? `${query} #${i + 1}` : query } });

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { controlAuthorization } from "./control-token.ts";
 import { readRecording } from "./recordings.ts";
 import { chat, tool, user, useSimulator } from "./test-support.ts";
 
@@ -110,7 +111,11 @@ describe("replay", () => {
 
   it("rejects unknown recordings and fields a replay would ignore", async () => {
     const put = (script: object) =>
-      fetch(`${sim.url}/_sim/scripts/sim%2Fbad`, { method: "PUT", body: JSON.stringify(script) });
+      fetch(`${sim.url}/_sim/scripts/sim%2Fbad`, {
+        method: "PUT",
+        body: JSON.stringify(script),
+        headers: controlAuthorization(sim.controlToken),
+      });
     const unknown = await put({ replay: ["openai/never-recorded.json"] });
     expect(unknown.status).toBe(400);
     expect(await unknown.text()).toContain("no recording openai/never-recorded.json");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { controlAuthorization } from "./control-token.ts";
 import { chat, tool, user, useSimulator } from "./test-support.ts";
 
 const sim = useSimulator();
@@ -27,7 +28,9 @@ describe("request counts", () => {
       byRole: { panelist: 2, plain: 1, other: 1 },
       byModel: { "sim/panel": 2, "sim/plain": 1, "(none)": 1 },
     });
-    const raw = await (await fetch(`${sim.url}/_sim/request-counts`)).text();
+    const raw = await (
+      await fetch(`${sim.url}/_sim/request-counts`, { headers: controlAuthorization(sim.controlToken) })
+    ).text();
     expect(raw).not.toContain("Compare A and B");
 
     await sim.control.clearRequests();

@@ -28,6 +28,7 @@ const REPLAY_CONFLICTS = [
   "parallelTools",
   "badToolCall",
   "fetchUrls",
+  "fetchRepeat",
   "tokenDelayMs",
   "hangMs",
   "corrupt",
@@ -63,6 +64,8 @@ export const scriptSchema = z
      * addresses, odd IP spellings or other schemes to the service's SSRF guard.
      */
     fetchUrls: z.array(z.string().min(1)).min(1).max(16).optional(),
+    /** Panelist: asks for each of `fetchUrls` this many times in that turn (a model asking for hundreds of fetches at once). */
+    fetchRepeat: z.number().int().min(1).max(100).optional(),
     /** Wait before sending response headers. */
     latencyMs: delaySchema.optional(),
     /** Wait between streamed chunks. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createSimulatorApp } from "./app.ts";
 import { ChatConcurrency } from "./concurrency.ts";
+import { randomControlToken } from "./control-token.ts";
 import { SimulatorState } from "./state.ts";
 
 export interface StartSimulatorOptions {
@@ -10,11 +11,15 @@ export interface StartSimulatorOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** The token the control API (`/_sim/*`) requires; default a random one (see `controlToken`). */
+  controlToken?: string;
 }
 
 export interface RunningSimulator {
   /** e.g. `http://127.0.0.1:43121`, no trailing slash. */
   url: string;
+  /** `Authorization: Bearer` of the control API; web pages fetched from `url` cannot reach it without. */
+  controlToken: string;
   state: SimulatorState;
   /** Chat-completion requests in flight, and the most at once. */
   concurrency: ChatConcurrency;
@@ -31,7 +36,8 @@ function urlHost(host: string): string {
 export function startSimulator(opts: StartSimulatorOptions = {}): Promise<RunningSimulator> {
   const host = opts.host ?? "127.0.0.1";
   const state = new SimulatorState();
-  const app = createSimulatorApp(state);
+  const controlToken = opts.controlToken ?? randomControlToken();
+  const app = createSimulatorApp(state, { controlToken });
   const concurrency = new ChatConcurrency();
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info: AddressInfo) => {
@@ -40,6 +46,7 @@ export function startSimulator(opts: StartSimulatorOptions = {}): Promise<Runnin
       concurrency.attach(httpServer);
       resolve({
         url: `http://${urlHost(host)}:${info.port}`,
+        controlToken,
         state,
         concurrency,
         close: () =>

@@ -16,7 +16,7 @@ export function useSimulator(): SimulatorFixture {
   const fixture = {} as SimulatorFixture;
   beforeAll(async () => {
     const sim = await startSimulator();
-    Object.assign(fixture, sim, { control: new SimulatorControl(sim.url) });
+    Object.assign(fixture, sim, { control: new SimulatorControl(sim.url, sim.controlToken) });
   });
   afterAll(async () => {
     await fixture.close?.();

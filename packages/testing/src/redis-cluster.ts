@@ -5,14 +5,25 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { freePort } from "./free-port.ts";
+import { parseClusterNodes, probeNode, waitForClusterOk, waitForPing } from "./redis-cluster-state.ts";
 
 const run = promisify(execFile);
 
+export interface RedisClusterOptions {
+  /** Masters that share the slots (default 3). */
+  masters?: number;
+  /** Replicas of each master (default 0): with one or more, a killed master fails over. */
+  replicas?: number;
+  /** `cluster-node-timeout` (default 5000): how long a node may be silent before it counts as down. */
+  nodeTimeoutMs?: number;
+}
+
 export interface RedisClusterFixture {
-  /** `host:port` of every master, as `REDIS_CLUSTER_NODES` takes them. */
+  /** `host:port` of every node (masters, then replicas), as `REDIS_CLUSTER_NODES` takes them. */
   nodes: string[];
   /** The same, comma-separated: the value of `REDIS_CLUSTER_NODES`. */
   nodesEnv: string;
+  /** The port of every node, masters first. */
   ports: number[];
   /** A cluster client for a test's own checks (closed by `close`). */
   client(): Cluster;
@@ -20,38 +31,52 @@ export interface RedisClusterFixture {
   node(port: number): Redis;
   /** The port of the master that serves `key`'s slot. */
   ownerOf(key: string): Promise<number>;
+  /** The ports of the replicas that follow the master on `port`. */
+  replicasOf(port: number): Promise<number[]>;
+  /** SIGKILLs the node on `port` (it stays down) and resolves when its process has exited. */
+  kill(port: number): Promise<void>;
+  /**
+   * Resolves once the nodes still running have promoted a replica of each dead master, serve every
+   * slot again and say `cluster_state:ok`.
+   */
+  waitForFailover(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * A local Redis Cluster of `masters` (default three) `redis-server --cluster-enabled yes` processes on
- * free ports, no replicas, in a temporary directory; resolves once every node reports
- * `cluster_state:ok` and agrees on the slot map.
+ * A local Redis Cluster of `redis-server --cluster-enabled yes` processes on free ports in a temporary
+ * directory: `masters` masters (default three), each with `replicas` replicas (default none); resolves
+ * once every node reports `cluster_state:ok`, agrees on the slot map, and every replica is in sync.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterFixture> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterFixture> {
+  const { masters = 3, replicas = 0, nodeTimeoutMs = 5000 } = options;
+  const total = masters * (1 + replicas);
   const dir = await mkdtemp(join(tmpdir(), "fusion-redis-cluster-"));
   const ports: number[] = [];
-  const children: ChildProcess[] = [];
+  const children = new Map<number, ChildProcess>();
   const clients: Array<Redis | Cluster> = [];
   const taken = new Set<number>();
 
+  const kill = (port: number) =>
+    new Promise<void>((resolve) => {
+      const child = children.get(port);
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  const alive = () =>
+    ports.filter((p) => {
+      const child = children.get(p);
+      return child && child.exitCode === null && child.signalCode === null;
+    });
   const close = async () => {
     for (const c of clients) c.disconnect();
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.kill("SIGKILL");
-          }),
-      ),
-    );
+    await Promise.all(ports.map(kill));
     await rm(dir, { recursive: true, force: true });
   };
 
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < total; i++) {
       const port = await unusedPort(taken);
       ports.push(port);
       // The cluster bus defaults to port + 10000, which may be taken or above 65535: give it its own.
@@ -59,28 +84,17 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
       const child = spawn(
         "redis-server",
         [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--cluster-enabled",
-          "yes",
-          "--cluster-port",
-          String(busPort),
-          "--cluster-config-file",
-          join(dir, `nodes-${port}.conf`),
-          "--cluster-node-timeout",
-          "5000",
-          "--dir",
-          dir,
-          "--appendonly",
-          "no",
-          "--save",
-          "",
+          ...["--port", String(port), "--bind", "127.0.0.1"],
+          ...["--cluster-enabled", "yes", "--cluster-port", String(busPort)],
+          ...["--cluster-config-file", join(dir, `nodes-${port}.conf`)],
+          ...["--cluster-node-timeout", String(nodeTimeoutMs)],
+          // A replica may always take over, however long its link to the dead master has been down.
+          ...["--cluster-replica-validity-factor", "0"],
+          ...["--dir", dir, "--appendonly", "no", "--save", ""],
         ],
         { stdio: "ignore" },
       );
-      children.push(child);
+      children.set(port, child);
       await new Promise<void>((resolve, reject) => {
         child.once("error", (err) =>
           reject(new Error(`cannot start redis-server (is it installed and on PATH?): ${err.message}`)),
@@ -92,12 +106,8 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
     await run(
       "redis-cli",
       [
-        "--cluster",
-        "create",
-        ...ports.map((p) => `127.0.0.1:${p}`),
-        "--cluster-replicas",
-        "0",
-        "--cluster-yes",
+        ...["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`)],
+        ...["--cluster-replicas", String(replicas), "--cluster-yes"],
       ],
       { timeout: 30_000 },
     ).catch((err: Error & { stdout?: string; stderr?: string }) => {
@@ -105,12 +115,18 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
         `redis-cli --cluster create failed: ${err.message}\n${err.stdout ?? ""}${err.stderr ?? ""}`,
       );
     });
-    await waitForClusterOk(ports, 30_000);
+    await waitForClusterOk(ports, { known: total, masters }, 30_000);
   } catch (err) {
     await close();
     throw err;
   }
 
+  // Masters first: redis-cli may have paired them otherwise than in spawn order.
+  const roles = await clusterNodes(ports);
+  ports.sort(
+    (a, b) =>
+      Number(!roles.find((n) => n.port === a)?.master) - Number(!roles.find((n) => n.port === b)?.master),
+  );
   const nodes = ports.map((p) => `127.0.0.1:${p}`);
   const node = (port: number) => {
     const r = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1 });
@@ -118,14 +134,13 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
     clients.push(r);
     return r;
   };
-  let probe: Redis | undefined;
   return {
     nodes,
     nodesEnv: nodes.join(","),
     ports,
     client: () => {
       const c = new Cluster(
-        ports.map((port) => ({ host: "127.0.0.1", port })),
+        alive().map((port) => ({ host: "127.0.0.1", port })),
         { redisOptions: { maxRetriesPerRequest: 1 } },
       );
       c.on("error", () => {});
@@ -134,15 +149,41 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
     },
     node,
     ownerOf: async (key: string) => {
-      probe ??= node(ports[0] as number);
-      const slot = (await probe.cluster("KEYSLOT", key)) as number;
-      const ranges = (await probe.cluster("SLOTS")) as unknown as Array<[number, number, [string, number]]>;
-      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-      if (!range) throw new Error(`no node serves slot ${slot}`);
-      return range[2][1];
+      const probe = probeNode(alive()[0] as number);
+      try {
+        const slot = (await probe.cluster("KEYSLOT", key)) as number;
+        const ranges = (await probe.cluster("SLOTS")) as unknown as Array<[number, number, [string, number]]>;
+        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+        if (!range) throw new Error(`no node serves slot ${slot}`);
+        return range[2][1];
+      } finally {
+        probe.disconnect();
+      }
     },
+    replicasOf: async (port: number) => {
+      const all = await clusterNodes(alive());
+      const master = all.find((n) => n.port === port);
+      return all.filter((n) => master && n.masterId === master.id).map((n) => n.port);
+    },
+    kill,
+    waitForFailover: (timeoutMs = 30_000) => waitForClusterOk(alive(), { known: total, masters }, timeoutMs),
     close,
   };
+}
+
+/** `CLUSTER NODES` as the first node of `ports` that answers sees it. */
+async function clusterNodes(ports: number[]) {
+  for (const port of ports) {
+    const probe = probeNode(port);
+    try {
+      return parseClusterNodes((await probe.cluster("NODES")) as string);
+    } catch {
+      // the next one
+    } finally {
+      probe.disconnect();
+    }
+  }
+  throw new Error("no node of the cluster answers");
 }
 
 /** A free port not handed out before in this cluster (the kernel may offer a just-closed one again). */
@@ -152,56 +193,5 @@ async function unusedPort(taken: Set<number>): Promise<number> {
     if (taken.has(port)) continue;
     taken.add(port);
     return port;
-  }
-}
-
-async function waitForPing(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = new Redis({
-      host: "127.0.0.1",
-      port,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on("error", () => {});
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return;
-    } catch (err) {
-      r.disconnect();
-      if (Date.now() > deadline)
-        throw new Error(`redis-server on port ${port} did not answer: ${(err as Error).message}`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  }
-}
-
-/** Every node says `cluster_state:ok` and knows every master: clients then see one consistent slot map. */
-async function waitForClusterOk(ports: number[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const conns = ports.map((port) => {
-    const r = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1 });
-    r.on("error", () => {});
-    return r;
-  });
-  try {
-    for (;;) {
-      const infos = await Promise.all(conns.map((c) => c.cluster("INFO").catch(() => "") as Promise<string>));
-      const ok = infos.every(
-        (info) =>
-          info.includes("cluster_state:ok") &&
-          info.includes("cluster_slots_assigned:16384") &&
-          new RegExp(`cluster_known_nodes:${ports.length}\\b`).test(info),
-      );
-      if (ok) return;
-      if (Date.now() > deadline) throw new Error(`the cluster did not become ok:\n${infos.join("\n---\n")}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  } finally {
-    for (const c of conns) c.disconnect();
   }
 }

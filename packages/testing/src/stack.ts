@@ -96,6 +96,10 @@ export class Stack {
       UPSTREAM_RETRY_BASE_MS: "20",
       UPSTREAM_RETRY_MAX_MS: "3000",
       KEEPALIVE_MS: "250",
+      // Suites run many fusions of one key at once; the per-key cap has its own suites (rate-limits, fusion-lifetime).
+      MAX_CONCURRENT_FUSIONS: "0",
+      // Suites run many streams of one key at once; the cap has its own suite (stream-backpressure).
+      MAX_OPEN_STREAMS_PER_KEY: "1000",
       WORKER_SHUTDOWN_GRACE_MS: "5000",
       LOG_LEVEL: "debug",
       ...this.options.env,

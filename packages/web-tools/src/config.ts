@@ -30,6 +30,10 @@ export interface WebToolsConfig {
   userAgent?: string;
   /** DNS resolution, default node:dns/promises lookup with `all: true`; injectable for tests. */
   lookup?: LookupFn;
+  /** Tool calls (searches and fetches) running at once in this process, default 16; more wait. */
+  concurrency?: number;
+  /** Tool calls of one model turn that run, default 8; the others get a tool error. */
+  maxCallsPerTurn?: number;
 }
 
 export interface ResolvedWebToolsConfig {
@@ -43,6 +47,8 @@ export interface ResolvedWebToolsConfig {
   defaultSearchResults: number;
   userAgent: string;
   lookup: LookupFn;
+  concurrency: number;
+  maxCallsPerTurn: number;
 }
 
 const defaultLookup: LookupFn = async (hostname) => {
@@ -68,5 +74,7 @@ export function resolveConfig(config: WebToolsConfig): ResolvedWebToolsConfig {
     defaultSearchResults: Math.min(25, Math.max(1, Math.floor(positive(config.defaultSearchResults, 5)))),
     userAgent: config.userAgent ?? "FusionBot/0.1 (+self-hosted)",
     lookup: config.lookup ?? defaultLookup,
+    concurrency: Math.floor(positive(config.concurrency, 16)),
+    maxCallsPerTurn: Math.floor(positive(config.maxCallsPerTurn, 8)),
   };
 }

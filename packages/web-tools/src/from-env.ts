@@ -7,6 +7,8 @@ export interface WebToolsEnv {
   WEB_FETCH_ALLOW_HOSTS: string[];
   WEB_FETCH_TIMEOUT_MS: number;
   WEB_FETCH_MAX_CHARS: number;
+  WEB_TOOL_CONCURRENCY: number;
+  MAX_TOOL_CALLS_PER_TURN: number;
 }
 
 export function createWebToolsFromEnv(env: WebToolsEnv): WebTools {
@@ -15,5 +17,7 @@ export function createWebToolsFromEnv(env: WebToolsEnv): WebTools {
     allowHosts: env.WEB_FETCH_ALLOW_HOSTS.map((h) => h.toLowerCase()),
     fetchTimeoutMs: env.WEB_FETCH_TIMEOUT_MS,
     maxChars: env.WEB_FETCH_MAX_CHARS,
+    concurrency: env.WEB_TOOL_CONCURRENCY,
+    maxCallsPerTurn: env.MAX_TOOL_CALLS_PER_TURN,
   });
 }

@@ -158,10 +158,14 @@ describe("checkUrl", () => {
     expect((error as FetchRefusedError).message).toMatch(/^refused to fetch /);
   });
 
-  it("names the private address a host resolves to", async () => {
-    await expect(checkUrl("http://mixed.example/", options)).rejects.toThrow(
-      "refused to fetch http://mixed.example/: mixed.example resolves to a private address (192.168.0.7)",
+  it("names the rule a resolved host breaks, never the address it resolves to (issue 11, finding 8)", async () => {
+    const error = await checkUrl("http://mixed.example/", options).catch((e: unknown) => e);
+    expect((error as FetchRefusedError).message).toBe(
+      "refused to fetch http://mixed.example/: mixed.example resolves to a private address",
     );
+    expect((error as FetchRefusedError).message).not.toContain("192.168");
+    const v6 = await checkUrl("http://v6private.example/", options).catch((e: unknown) => e);
+    expect((v6 as FetchRefusedError).message).not.toContain("fd12");
   });
 
   it("lets allowHosts skip the address and name rules but not the scheme and credential rules", async () => {

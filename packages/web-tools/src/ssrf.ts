@@ -239,13 +239,14 @@ export async function checkUrl(input: string | URL, options: CheckUrlOptions): P
   }
   if (addresses.length === 0) throw new HostResolutionError(hostname);
   if (!allowed) {
+    // The refusal names the rule, never the address: the model and the caller must not learn internal DNS.
     for (const { address } of addresses) {
       const range = classifyAddress(address);
       if (range !== "public") {
         throw new FetchRefusedError(
           "non_public_address",
           shown,
-          `${hostname} resolves to ${describeRange(range)} (${address})`,
+          `${hostname} resolves to ${describeRange(range)}`,
         );
       }
     }

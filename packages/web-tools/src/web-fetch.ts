@@ -100,7 +100,8 @@ export async function webFetch(
     }
     throw new ToolError(`could not fetch ${state.current}: ${errorMessage(error)}`, { cause: error });
   } finally {
-    agent.destroy().catch(() => {});
+    // Closed before the call ends, so a worker's open connections never exceed its tool slots.
+    await agent.destroy().catch(() => {});
   }
 }
 

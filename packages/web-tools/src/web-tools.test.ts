@@ -4,8 +4,19 @@ import { createWebTools } from "./web-tools.ts";
 
 let server: TestServer;
 
+let inFlight = 0;
+let maxInFlight = 0;
+
 beforeAll(async () => {
   server = await startTestServer({
+    "/page": (_req, res) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("a page");
+      }, 100);
+    },
     "/slow": (_req, res) => {
       const timer = setTimeout(() => res.end("late"), 5000);
       res.on("close", () => clearTimeout(timer));
@@ -119,5 +130,34 @@ describe("execute", () => {
     await expect(
       hanging.execute("web_fetch", '{"url":"https://slow-dns.example/"}', controller.signal),
     ).rejects.toThrow("dns too slow");
+  });
+});
+
+describe("limits", () => {
+  it("runs at most `concurrency` calls of this process at once; the others wait for a slot", async () => {
+    const tools = createWebTools({ allowHosts: [`127.0.0.1:${server.port}`], concurrency: 2 });
+    const args = JSON.stringify({ url: `${server.origin}/page` });
+    const results = await Promise.all(Array.from({ length: 6 }, () => tools.execute("web_fetch", args)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(maxInFlight).toBe(2);
+  });
+
+  it("a call waiting for a slot ends with its signal", async () => {
+    const tools = createWebTools({ allowHosts: [`127.0.0.1:${server.port}`], concurrency: 1 });
+    const busy = tools.execute("web_fetch", JSON.stringify({ url: `${server.origin}/page` }));
+    const controller = new AbortController();
+    const waiting = tools.execute(
+      "web_fetch",
+      JSON.stringify({ url: `${server.origin}/page` }),
+      controller.signal,
+    );
+    controller.abort(new Error("cancelled"));
+    await expect(waiting).rejects.toThrow("cancelled");
+    expect((await busy).ok).toBe(true);
+  });
+
+  it("tells the tool loop how many calls of one turn run: 8 unless set", () => {
+    expect(createWebTools({}).maxCallsPerTurn).toBe(8);
+    expect(createWebTools({ maxCallsPerTurn: 3 }).maxCallsPerTurn).toBe(3);
   });
 });

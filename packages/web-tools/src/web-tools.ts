@@ -6,6 +6,7 @@ import {
   WEB_TOOL_NAMES,
   type WebToolName,
 } from "./definitions.ts";
+import { createLocalSemaphore } from "./local-semaphore.ts";
 import { errorMessage } from "./tool-error.ts";
 import { type WebFetchArgs, webFetch } from "./web-fetch.ts";
 import { type WebSearchArgs, webSearch } from "./web-search.ts";
@@ -32,6 +33,8 @@ export interface WebTools {
    * `{"error": ...}` content); rejects only with the signal's reason when `signal` aborts.
    */
   execute(name: string, argumentsJson: string, signal?: AbortSignal): Promise<ToolExecution>;
+  /** Tool calls of one model turn that run; the tool loop answers the others with a tool error. */
+  readonly maxCallsPerTurn: number;
 }
 
 class InvalidArguments extends Error {}
@@ -90,6 +93,8 @@ function fetchArguments(args: Record<string, unknown>): WebFetchArgs {
 
 export function createWebTools(options: WebToolsConfig): WebTools {
   const config = resolveConfig(options);
+  // Every search and fetch of this process (all its jobs) shares these slots.
+  const slots = createLocalSemaphore(config.concurrency);
 
   async function run(name: WebToolName, args: Record<string, unknown>, signal?: AbortSignal) {
     if (name === "web_search") {
@@ -113,6 +118,8 @@ export function createWebTools(options: WebToolsConfig): WebTools {
   }
 
   return {
+    maxCallsPerTurn: config.maxCallsPerTurn,
+
     definitions(names) {
       const seen = new Set<WebToolName>();
       const definitions: FunctionToolDefinition[] = [];
@@ -135,7 +142,7 @@ export function createWebTools(options: WebToolsConfig): WebTools {
       }
       try {
         const args = parseArguments(typeof argumentsJson === "string" ? argumentsJson : "");
-        return await run(name, args, signal);
+        return await slots.run(() => run(name, args, signal), signal);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         if (error instanceof InvalidArguments) return failure(name, `invalid arguments: ${error.message}`);

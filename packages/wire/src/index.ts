@@ -5,6 +5,7 @@ export * from "./fusion-result.ts";
 export * from "./jobs.ts";
 export * from "./presets.ts";
 export * from "./progress.ts";
+export * from "./stored-jobs.ts";
 export * from "./stream-events.ts";
 export * from "./usage.ts";
 export * from "./writer-request.ts";

@@ -4,8 +4,9 @@ import { fusionSettingsSchema } from "./chat-request.ts";
 import { writerDecisionSchema, writerRequestSchema } from "./writer-request.ts";
 
 /**
- * The data of the three jobs of a fusion, as producers write it and workers parse it. Queue names,
- * job ids and options are the runtime's (`job-catalog.ts`).
+ * The data of the three jobs of a fusion as the stages work on it, the caller's conversation
+ * included. In Redis the jobs hold it without the conversation (`stored-jobs.ts`), which is stored
+ * once per fusion. Queue names, job ids and options are the runtime's (`job-catalog.ts`).
  */
 const requestContext = {
   fusionId: z.string(),

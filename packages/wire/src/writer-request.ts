@@ -26,3 +26,4 @@ export const writerDecisionSchema = z.object({
   extraCallIds: z.array(z.string()).default([]),
 });
 export type WriterDecision = z.infer<typeof writerDecisionSchema>;
+export type WriterDecisionInput = z.input<typeof writerDecisionSchema>;

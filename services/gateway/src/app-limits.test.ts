@@ -188,7 +188,7 @@ describe("requests per minute per key", () => {
       (
         await b.app.request(PATH, {
           method: "POST",
-          headers: { authorization: `Bearer ${one}` },
+          headers: { authorization: `Bearer ${one}`, "content-type": "application/json" },
           body: plain([user("x")]),
         })
       ).status,

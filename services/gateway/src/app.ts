@@ -4,14 +4,15 @@ import { requestId } from "hono/request-id";
 import { ADMIN_BASE } from "./admin/admin-auth.ts";
 import { adminRoutes } from "./admin/admin-routes.ts";
 import { apiKeyAuth } from "./auth/api-key-auth.ts";
+import { type OwnerIdOf, ownerIds } from "./auth/owner-id.ts";
 import type { GatewayDeps } from "./deps.ts";
 import { type AppEnv, factory } from "./factory.ts";
 import { errorHandler, notFound } from "./http/error-handlers.ts";
-import { keyLimitsFromEnv } from "./limits/key-limits-from-env.ts";
 import { keyLimitsMiddleware } from "./limits/key-limits-middleware.ts";
 import { httpMetrics } from "./observability/http-metrics.ts";
 import { httpTracing } from "./observability/http-tracing.ts";
 import { requestBodyLimit } from "./request/body-limit.ts";
+import { requireJsonBody } from "./request/require-json.ts";
 import { chatCompletionsRoute } from "./routes/chat-completions.ts";
 import { fusionStatusRoute } from "./routes/fusion-status.ts";
 import { fusionStreamRoute } from "./routes/fusion-stream.ts";
@@ -35,11 +36,12 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
   // Bull Board behind ADMIN_API_KEY; without the key, nothing is mounted and /admin/* is 404.
   if (deps.env.ADMIN_API_KEY) {
     const { ADMIN_API_KEY: key, ADMIN_QUEUES_READ_ONLY: readOnly } = deps.env;
-    app.route(ADMIN_BASE, adminRoutes({ key, queues: deps.queues, readOnly }));
+    app.route(ADMIN_BASE, adminRoutes({ key, queues: deps.queues, redis: deps.redis, readOnly }));
   }
 
-  const keyLimits = keyLimitsFromEnv(deps);
-  for (const base of ["/api/v1", "/v1"]) app.route(base, apiRoutes(deps, keyLimits));
+  const { keyLimits } = deps;
+  const ownerId = ownerIds(deps.redis, deps.env.OWNER_ID_SECRET);
+  for (const base of ["/api/v1", "/v1"]) app.route(base, apiRoutes(deps, keyLimits, ownerId));
 
   app.notFound(notFound);
   app.onError(errorHandler(deps.logger));
@@ -47,10 +49,11 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
 }
 
 /** The API behind the key: `POST /chat/completions`, `GET /models`, `GET /fusions/{id}[/stream]`. */
-function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits): Hono<AppEnv> {
+function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits, ownerId: OwnerIdOf): Hono<AppEnv> {
   const api = factory.createApp();
   api.use(
-    apiKeyAuth(deps.env.GATEWAY_API_KEYS),
+    apiKeyAuth(deps.env.GATEWAY_API_KEYS, ownerId),
+    requireJsonBody(),
     keyLimitsMiddleware(keyLimits, deps.logger),
     requestBodyLimit(deps.env.BODY_LIMIT_BYTES),
   );

@@ -4,13 +4,18 @@ import {
   createRedisFromEnv,
   createUpstreamFromEnv,
   EventRelay,
+  type KeyLimits,
   type Logger,
   loadProvidersFromEnv,
+  OpenStreams,
   queueNames,
   type RedisClient,
 } from "@fusion/runtime";
 import { FlowProducer, Queue } from "bullmq";
 import type { GatewayEnv } from "./env.ts";
+import { FusionSlots } from "./limits/fusion-slots.ts";
+import { keyLimitsFromEnv } from "./limits/key-limits-from-env.ts";
+import { readMeta } from "./sse/fusion-meta.ts";
 import { Readers } from "./sse/readers.ts";
 
 /** What the gateway's routes and middleware work with. */
@@ -25,6 +30,12 @@ export interface GatewayDeps {
   queues: { turn: Queue; panel: Queue; judge: Queue };
   upstream: Upstream;
   readers: Readers;
+  /** The per-key limits (requests per minute, fusions in flight), in Redis. */
+  keyLimits: KeyLimits;
+  /** The fusion slots this gateway took, each held until its fusion ends. */
+  slots: FusionSlots;
+  /** Each key's open SSE streams, counted in Redis across gateways (MAX_OPEN_STREAMS_PER_KEY). */
+  openStreams: OpenStreams;
 }
 
 export interface GatewayResources {
@@ -72,15 +83,43 @@ export function createGatewayDeps(
     maxRetries: 0,
   });
   const relay = new EventRelay(subscriber, reader);
-  const readers = new Readers(
+  const keyLimits = keyLimitsFromEnv({ redis, logger, env });
+  const slots = new FusionSlots({ redis, logger, limits: keyLimits, maxHoldMs: keyLimits.maxHoldMs });
+  const readers = new Readers({
     redis,
     logger,
-    env.RESUME_GRACE_MS,
-    Math.ceil(env.FUSION_TIMEOUT_MS / 1000) + env.STREAM_RETENTION_SECONDS,
-  );
+    ttlSeconds: Math.ceil(env.FUSION_TIMEOUT_MS / 1000) + env.STREAM_RETENTION_SECONDS,
+    graceKey: `${env.QUEUE_PREFIX}:resume-grace`,
+    // A fusion cancelled here may hold a slot of another gateway (one that restarted, say).
+    onCancelled: (fusionId) =>
+      void readMeta(redis, fusionId)
+        .then((meta) => meta && slots.settle(fusionId, meta.owner))
+        .catch(() => {}),
+  });
+  readers.start();
+  const openStreams = new OpenStreams(redis, {
+    prefix: env.QUEUE_PREFIX,
+    max: env.MAX_OPEN_STREAMS_PER_KEY,
+    // A stream ends by FUSION_TIMEOUT_MS at the latest; the margin covers the final frames.
+    maxHoldMs: env.FUSION_TIMEOUT_MS + 60_000,
+    onRenewFailed: (err) => logger.warn({ err: err.message }, "could not renew open-stream leases"),
+  });
 
   return {
-    deps: { env, providers, logger, redis, relay, flows, queues, upstream, readers },
+    deps: {
+      env,
+      providers,
+      logger,
+      redis,
+      relay,
+      flows,
+      queues,
+      upstream,
+      readers,
+      keyLimits,
+      slots,
+      openStreams,
+    },
     async ready() {
       await Promise.all(
         Object.values(connections).map((conn) =>
@@ -89,6 +128,10 @@ export function createGatewayDeps(
       );
     },
     async close() {
+      readers.close();
+      slots.close();
+      keyLimits.close();
+      openStreams.close();
       await Promise.allSettled([
         flows.close(),
         ...Object.values(queues).map((q) => q.close()),

@@ -13,4 +13,16 @@ describe("gateway environment", () => {
       /GATEWAY_API_KEYS: each key must be a bearer token/,
     );
   });
+
+  it("is safe by default: loopback, open only there, bounded slow clients and connections", () => {
+    const env = parseEnv(gatewayEnvSchema, {});
+    expect(env).toMatchObject({
+      HOST: "127.0.0.1",
+      ALLOW_UNAUTHENTICATED: false,
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 60_000,
+      MAX_CONNECTIONS: 4096,
+    });
+    expect(env.OWNER_ID_SECRET).toBeUndefined();
+  });
 });

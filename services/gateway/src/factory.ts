@@ -1,4 +1,4 @@
-import type { FusionSlot, KeyLimits } from "@fusion/runtime";
+import type { KeyLimits } from "@fusion/runtime";
 import { createFactory } from "hono/factory";
 import type { RequestIdVariables } from "hono/request-id";
 
@@ -8,7 +8,6 @@ export type AppEnv = {
     /** The caller: the first 16 hex characters of its API key's SHA-256, or "open" without keys. */
     keyId: string;
     keyLimits?: KeyLimits;
-    fusionSlot?: FusionSlot;
   };
 };
 

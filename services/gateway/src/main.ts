@@ -1,8 +1,16 @@
-import { ConfigError, createLogger, parseEnv, shutdownTracing, startTracing } from "@fusion/runtime";
-import { createAdaptorServer } from "@hono/node-server";
+import {
+  ConfigError,
+  createLogger,
+  invalidConfiguration,
+  parseEnv,
+  shutdownTracing,
+  startTracing,
+} from "@fusion/runtime";
 import { createApp } from "./app.ts";
 import { createGatewayDeps, type GatewayResources } from "./deps.ts";
 import { type GatewayEnv, gatewayEnvSchema } from "./env.ts";
+import { unauthenticatedBindProblem } from "./server/bind-policy.ts";
+import { createHttpServer } from "./server/http-server.ts";
 
 await startTracing("gateway");
 const logger = createLogger("gateway");
@@ -11,6 +19,8 @@ let env: GatewayEnv;
 let gateway: GatewayResources;
 try {
   env = parseEnv(gatewayEnvSchema);
+  const unsafe = unauthenticatedBindProblem(env);
+  if (unsafe) throw invalidConfiguration([["GATEWAY_API_KEYS", unsafe]]);
   gateway = createGatewayDeps(env, logger);
 } catch (err) {
   logger.fatal(err instanceof ConfigError ? err.message : err);
@@ -20,13 +30,16 @@ try {
 const app = createApp(gateway.deps);
 
 if (env.GATEWAY_API_KEYS.length === 0) {
-  logger.warn("GATEWAY_API_KEYS is not set: the API is open to anyone who can reach this port");
+  logger.warn(
+    { host: env.HOST },
+    "GATEWAY_API_KEYS is not set: the API is open to anyone who can reach this address",
+  );
 }
 
 // A listen backlog well above Node's default 511, so that a burst of connections is queued, not reset.
-const server = createAdaptorServer({ fetch: app.fetch });
+const server = createHttpServer(app.fetch, env);
 server.listen({ port: env.PORT, host: env.HOST, backlog: env.LISTEN_BACKLOG }, () => {
-  logger.info({ port: env.PORT, upstream: env.UPSTREAM_BASE_URL }, "gateway listening");
+  logger.info({ host: env.HOST, port: env.PORT, upstream: env.UPSTREAM_BASE_URL }, "gateway listening");
 });
 
 let stopping = false;
@@ -36,7 +49,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, "shutting down: no new requests, letting open streams finish");
   const grace = setTimeout(() => {
     logger.warn("grace period over: closing remaining connections");
-    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    server.closeAllConnections();
   }, env.SHUTDOWN_GRACE_MS);
   grace.unref();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -8,7 +8,7 @@ import {
   startTracing,
 } from "@fusion/runtime";
 import { createWebToolsFromEnv } from "@fusion/web-tools";
-import type { JudgeJobData } from "@fusion/wire";
+import type { StoredJudgeJob } from "@fusion/wire";
 import { FlowProducer, type Job } from "bullmq";
 import { judgeEnvSchema } from "./env.ts";
 import { createJudgeJobProcessor } from "./judge/process-judge-job.ts";
@@ -28,7 +28,7 @@ const judgeProcessor = createJudgeJobProcessor(runtime, tools, {
 const judge = createWorker(
   runtime,
   queueNames.judge,
-  async (job: Job<JudgeJobData>, token?: string, signal?: AbortSignal) =>
+  async (job: Job<StoredJudgeJob>, token?: string, signal?: AbortSignal) =>
     recordJudgeResult(await judgeProcessor(job, token, signal)),
   { concurrency: env.JUDGE_CONCURRENCY },
 );

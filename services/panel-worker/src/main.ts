@@ -7,7 +7,7 @@ import {
   startTracing,
 } from "@fusion/runtime";
 import { createWebToolsFromEnv } from "@fusion/web-tools";
-import type { PanelJobData } from "@fusion/wire";
+import type { StoredPanelJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 import { panelEnvSchema } from "./env.ts";
 import { createPanelJobProcessor } from "./process-panel-job.ts";
@@ -20,7 +20,7 @@ const panel = createPanelJobProcessor(runtime, tools, { timeoutMs: env.PANEL_TIM
 const worker = createWorker(
   runtime,
   queueNames.panel,
-  async (job: Job<PanelJobData>, token?: string, signal?: AbortSignal) =>
+  async (job: Job<StoredPanelJob>, token?: string, signal?: AbortSignal) =>
     recordPanelResult(await panel(job, token, signal)),
   { concurrency: env.PANEL_CONCURRENCY },
 );

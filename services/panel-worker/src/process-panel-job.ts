@@ -1,7 +1,7 @@
 import type { ToolExecutor } from "@fusion/llm-client";
 import { runPanelist } from "@fusion/pipeline";
-import { isCancelled, parseJobData, type WorkerRuntime } from "@fusion/runtime";
-import { type PanelJobData, type PanelResult, panelJobSchema } from "@fusion/wire";
+import { isCancelled, loadPanelJob, type WorkerRuntime, withFusionToolBudget } from "@fusion/runtime";
+import type { PanelResult, StoredPanelJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 
 export interface PanelJobOptions {
@@ -18,8 +18,8 @@ export function createPanelJobProcessor(
   tools: ToolExecutor,
   options: PanelJobOptions,
 ) {
-  return async (job: Job<PanelJobData>, _token?: string, signal?: AbortSignal): Promise<PanelResult> => {
-    const data = parseJobData(panelJobSchema, job.data, "panel");
+  return async (job: Job<StoredPanelJob>, _token?: string, signal?: AbortSignal): Promise<PanelResult> => {
+    const data = await loadPanelJob(runtime.redis, job.data);
     const log = runtime.logger.child({
       fusionId: data.fusionId,
       requestId: data.requestId,
@@ -31,7 +31,9 @@ export function createPanelJobProcessor(
         { ...data, deadline: { at: job.timestamp + options.timeoutMs, timeoutMs: options.timeoutMs } },
         {
           upstream: runtime.upstream,
-          tools,
+          tools: withFusionToolBudget(tools, runtime.redis, data.fusionId, {
+            limit: runtime.env.MAX_TOOL_CALLS_PER_FUSION,
+          }),
           events: runtime.events,
           log,
           signal: cancel.signal,

@@ -134,6 +134,30 @@ describe("runToolLoop", () => {
     expect(out.turn.content).toMatch(/^Answer from /);
   });
 
+  it("runs at most maxCallsPerTurn calls of one turn and answers the others with a tool error", async () => {
+    const slug = model({ parallelTools: 12 });
+    const tools = Object.assign(new FakeTools(), { maxCallsPerTurn: 3 });
+    const out = await loop({ model: slug, tools, toolNames: ["web_search"] });
+
+    expect(tools.calls).toHaveLength(3);
+    const toolMessages = out.messages.filter((m) => m.role === "tool");
+    expect(toolMessages).toHaveLength(12);
+    for (const m of toolMessages.slice(3)) {
+      expect(JSON.parse(String(m.content))).toEqual({
+        error: "not run: at most 3 tool calls are run per turn; call fewer tools at once",
+      });
+    }
+    expect(out.serverToolUse.tool_calls_requested).toBe(12);
+    expect(out.serverToolUse.tool_calls_executed).toBe(3);
+  });
+
+  it("caps a turn at 8 calls when the executor sets no cap", async () => {
+    const slug = model({ parallelTools: 10 });
+    const tools = new FakeTools();
+    await loop({ model: slug, tools, toolNames: ["web_search"] });
+    expect(tools.calls).toHaveLength(8);
+  });
+
   it("runs the tool calls of one turn concurrently and feeds them back in order", async () => {
     const slug = model({ parallelTools: 4 });
     // The first call takes longest, so finishing order is the reverse of calling order.

@@ -3,6 +3,7 @@ import { addUsage, emptyServerToolUse, type ServerToolUse } from "@fusion/wire";
 import { assistantMessage, type CallOptions, type Upstream } from "../upstream/index.ts";
 import type { ToolExecutor } from "./tool-executor.ts";
 import { traceToolCall } from "./tool-tracing.ts";
+import { DEFAULT_MAX_TOOL_CALLS_PER_TURN, overTurnCapResult } from "./turn-call-cap.ts";
 
 export interface ToolLoopInput {
   client: Upstream;
@@ -32,7 +33,8 @@ export interface ToolLoopOutput {
 
 /**
  * A model's tool loop: call, run the tool calls of that turn in parallel, feed the results back, up to
- * `maxSteps` tool steps; then one last call that must answer in text.
+ * `maxSteps` tool steps; then one last call that must answer in text. Of one turn's calls, the first
+ * `tools.maxCallsPerTurn` run; the others are answered with a tool error and never reach the tools.
  */
 export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput> {
   const { client, tools, model, toolNames, maxSteps, call } = input;
@@ -41,6 +43,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
   const usages: Usage[] = [];
   const serverToolUse = emptyServerToolUse();
   const urls = new Map<string, { url: string; title?: string }>();
+  const perTurn = Math.max(0, tools.maxCallsPerTurn ?? DEFAULT_MAX_TOOL_CALLS_PER_TURN);
   let steps = 0;
 
   for (;;) {
@@ -60,7 +63,8 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
     serverToolUse.tool_calls_requested += turn.toolCalls.length;
     messages.push(assistantMessage(turn));
     const results = await Promise.all(
-      turn.toolCalls.map(async (tc) => {
+      turn.toolCalls.map(async (tc, index) => {
+        if (index >= perTurn) return { tc, result: overTurnCapResult(tc.function.name, perTurn) };
         input.onToolCall?.({ name: tc.function.name, arguments: tc.function.arguments });
         const result = await traceToolCall(tc.function.name, tc.function.arguments, () =>
           tools.execute(tc.function.name, tc.function.arguments, call?.signal),

@@ -239,6 +239,50 @@ describe("EventRelay", () => {
 });
 
 describe("EventWriter", () => {
+  it("pulls: a reader that takes nothing holds one page or a bounded queue, then gets every entry in order", async () => {
+    const small = new EventRelay(subscriber, command, { pageSize: 8, maxQueuedBytes: 4096 });
+    const id = newFusion();
+    const reader = small.read(id);
+    await writer.append(id, delta("first"));
+    const [first] = await take(reader, 1);
+    const payload = "x".repeat(1000);
+    for (let i = 0; i < 200; i++) await writer.append(id, delta(`${i}:${payload}`));
+    await writer.append(id, final);
+    await new Promise((r) => setTimeout(r, 50));
+    // 200 kB were written; the idle reader holds what fits its queue, not the stream.
+    expect(small.queuedBytes).toBeLessThanOrEqual(4096);
+    const rest = await collect({ [Symbol.asyncIterator]: () => reader });
+    const all = [first, ...rest].flatMap((e) => (e ? [label(e).split(":")[0]] : []));
+    expect(all).toEqual(["first", ...Array.from({ length: 200 }, (_, i) => String(i)), "final"]);
+    expectStrictlyIncreasing(rest);
+    expect(small.queuedBytes).toBe(0);
+  });
+
+  it("reads a long stream page by page (XRANGE COUNT), never all at once", async () => {
+    const small = new EventRelay(subscriber, command, { pageSize: 5 });
+    const id = newFusion();
+    for (let i = 0; i < 23; i++) await writer.append(id, delta(String(i)));
+    await writer.append(id, final);
+    const reader = small.read(id);
+    await take(reader, 1);
+    expect(small.queuedBytes).toBeLessThanOrEqual(4 * JSON.stringify({ c: "00" }).length);
+    const rest = await collect({ [Symbol.asyncIterator]: () => reader });
+    expect(rest.map(label)).toEqual([...Array.from({ length: 22 }, (_, i) => String(i + 1)), "final"]);
+  });
+
+  it("answers a resume at or past a finished stream's end with its terminal entry at once", async () => {
+    const id = newFusion();
+    await writer.append(id, delta("a"));
+    const finalId = await writer.append(id, final);
+    const [ms = "0"] = finalId.split("-");
+    for (const afterId of [finalId, `${Number(ms) + 60_000}-0`]) {
+      const started = Date.now();
+      const events = await collect(relay.read(id, { afterId, idleMs: 60_000 }));
+      expect(events.map((e) => [e.id, e.type])).toEqual([[finalId, "final"]]);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+  });
+
   it("stores events with a TTL on the stream key", async () => {
     const id = newFusion();
     await writer.append(id, delta("x"));

@@ -1,14 +1,19 @@
-import type { ChatMessage, FusionSettings, JudgeJobData, PanelJobData, TurnJobInput } from "@fusion/wire";
+import type { FusionSettings, StoredJudgeJob, StoredPanelJob, StoredTurnJobInput } from "@fusion/wire";
 import type { FlowJob } from "bullmq";
 import { jobIds, jobOptions, queueNames, type RetentionOptions } from "./job-catalog.ts";
 
+/**
+ * The part of a fusion below the turn. The caller's conversation is not in it: it is stored once per
+ * fusion (`conversation-store.ts`) and each worker loads it by the jobs' `fusionId`.
+ */
 export interface FusionFlowInput {
   fusionId: string;
   requestId: string;
-  /** The caller's conversation. */
-  messages: ChatMessage[];
-  /** The question for the panel; the panel and judge stages build their prompts from it and the conversation. */
-  question?: string;
+  /**
+   * The question for the panel when it differs from the conversation's last user message (the panel
+   * and judge stages build their prompts from it and the conversation); leave it out otherwise.
+   */
+  question?: string | undefined;
   settings: FusionSettings;
   emitProgress: boolean;
   prefix: string;
@@ -17,20 +22,13 @@ export interface FusionFlowInput {
 
 /** The judge job with one panel child per model: the part of a fusion that runs below the turn. */
 export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
-  const { fusionId, requestId, messages, question, settings, prefix, retention, emitProgress } = input;
+  const { fusionId, requestId, question, settings, prefix, retention, emitProgress } = input;
   const panel = settings.analysisModels.map((model, index) => ({
     jobId: jobIds.panel(fusionId, index),
     model,
   }));
-  const judgeData: JudgeJobData = {
-    fusionId,
-    requestId,
-    emitProgress,
-    messages,
-    question,
-    settings,
-    panel,
-  };
+  const asked = question === undefined ? {} : { question };
+  const judgeData: StoredJudgeJob = { fusionId, requestId, emitProgress, ...asked, settings, panel };
   return {
     name: "judge",
     queueName: queueNames.judge,
@@ -38,16 +36,7 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
     data: judgeData,
     opts: { ...jobOptions(queueNames.judge, retention), jobId: jobIds.judge(fusionId) },
     children: panel.map(({ jobId, model }, index) => {
-      const data: PanelJobData = {
-        fusionId,
-        requestId,
-        emitProgress,
-        index,
-        model,
-        messages,
-        question,
-        settings,
-      };
+      const data: StoredPanelJob = { fusionId, requestId, emitProgress, index, model, ...asked, settings };
       return {
         name: "panel",
         queueName: queueNames.panel,
@@ -60,7 +49,7 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
 }
 
 /** A forced fusion: the turn job with the judge flow already below it. */
-export function buildForcedFlow(turn: TurnJobInput, input: FusionFlowInput): FlowJob {
+export function buildForcedFlow(turn: StoredTurnJobInput, input: FusionFlowInput): FlowJob {
   return {
     name: "turn",
     queueName: queueNames.turn,

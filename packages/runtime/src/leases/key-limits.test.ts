@@ -149,6 +149,19 @@ describe("concurrent fusions", () => {
     expect((await l.tryAcquire(key, "next")).allowed).toBe(true);
   });
 
+  it("any gateway can free a slot another holds once its fusion ended; the holder's renewal does not take it back", async () => {
+    const prefix = unique("{p}");
+    const key = unique("key");
+    const holder = limiter(prefix, { maxConcurrent: 1, leaseMs: 300 });
+    const observer = limiter(prefix, { maxConcurrent: 1, leaseMs: 300 });
+    expect((await holder.tryAcquire(key, "ended")).allowed).toBe(true);
+    await observer.releaseFusion(key, "ended");
+    expect(await redis.zcard(observer.fusionsKey(key))).toBe(0);
+    await sleep(400); // the holder renewed at least once meanwhile
+    expect(await redis.zcard(holder.fusionsKey(key))).toBe(0);
+    expect((await observer.tryAcquire(key, "next")).allowed).toBe(true);
+  });
+
   it("is always allowed and writes nothing when off", async () => {
     const l = limiter(unique("{p}"), { maxConcurrent: 0 });
     const key = unique("key");

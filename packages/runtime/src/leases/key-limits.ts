@@ -10,8 +10,9 @@ import { LeaseRenewer } from "./lease-renewer.ts";
  * - requests per minute: a sliding log (a sorted set of request ids scored by arrival time), pruned
  *   and counted in one Lua script;
  * - fusions in flight: a sorted set of fusion ids scored by the expiry of their lease. The gateway that
- *   holds a slot renews its lease while the fusion's response is open and removes it when the response
- *   ends (finished, client gone, error). A gateway that dies stops renewing: its slots lapse after one
+ *   took a slot renews its lease until the fusion reaches its terminal event (done, failed, cancelled),
+ *   whatever connections come and go; whoever sees that event releases it (`release`, or
+ *   `releaseFusion` from any gateway). A gateway that dies stops renewing: its slots lapse after one
  *   lease and every check prunes them, so no slot leaks.
  *
  * Scripts read the time from Redis (`TIME`), so gateways with skewed clocks agree. A Redis error
@@ -94,6 +95,10 @@ export class KeyLimits {
     return this.#o.maxConcurrent;
   }
 
+  get maxHoldMs(): number {
+    return this.#o.maxHoldMs;
+  }
+
   rpmKey(keyId: string): string {
     return `${this.#o.prefix}:limits:rpm:${keyId}`;
   }
@@ -151,6 +156,15 @@ export class KeyLimits {
         },
       },
     };
+  }
+
+  /**
+   * Frees the slot of a fusion of the key, held by this process or another (seen finished from
+   * anywhere). The holder's renewal does not take it back (renew-leases.lua extends existing leases only).
+   */
+  async releaseFusion(keyId: string, fusionId: string): Promise<void> {
+    if (this.#o.maxConcurrent <= 0) return;
+    await this.#redis.zrem(this.fusionsKey(keyId), fusionId);
   }
 
   /** Leases this process holds (for tests and diagnostics). */

@@ -5,7 +5,7 @@ import { type RedisFixture, startRedis } from "@fusion/testing";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "../redis/redis.ts";
-import { RedisSemaphore, SemaphoreTimeoutError } from "./redis-semaphore.ts";
+import { RedisSemaphore, SemaphoreTimeoutError, SemaphoreUnavailableError } from "./redis-semaphore.ts";
 
 let fixture: RedisFixture;
 /** Two connections, as two processes would have. */
@@ -197,5 +197,97 @@ describe("ProviderRouter concurrency across instances", () => {
     const res = await two.proxy("/chat/completions", JSON.stringify(body));
     expect(res.status).toBe(503);
     await busy;
+  });
+});
+
+describe("fails closed when Redis fails (issue 11, finding 13)", () => {
+  const sim = useSimulator();
+  let down: RedisFixture;
+  const connections: Redis[] = [];
+  beforeAll(async () => {
+    down = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of connections) c.disconnect();
+    await down?.close();
+  });
+  const ready = (c: Redis) =>
+    c.status === "ready"
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => c.once("ready", () => resolve()));
+  /** A connection of each kind: "producer" fails fast while Redis is away, "commands" queues commands. */
+  const connect = (role: "producer" | "commands") => {
+    const c = createRedis(down.url, role, `test:semaphore:down:${role}`);
+    c.on("error", () => {});
+    connections.push(c);
+    return c;
+  };
+
+  it("gives no permit while Redis is down: it retries until its timeout, then a clear error", async () => {
+    const producer = connect("producer");
+    const commands = connect("commands");
+    await Promise.all([ready(producer), ready(commands)]);
+    await down.stop();
+    for (const redis of [producer, commands]) {
+      const s = new RedisSemaphore({ redis, key: newKey(), limit: 1, name: "provider gpu" });
+      const started = Date.now();
+      const error = await s.acquire({ timeoutMs: 600 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SemaphoreUnavailableError);
+      expect(error).toBeInstanceOf(SemaphoreTimeoutError);
+      expect((error as Error).message).toMatch(
+        /^no free slot of provider gpu \(limit 1\) within 600 ms: Redis unavailable/,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(590);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(s.held).toBe(0);
+      s.close();
+    }
+    await down.restart();
+  });
+
+  it("takes the permit once Redis is back within the timeout", async () => {
+    const producer = connect("producer");
+    await ready(producer);
+    const s = new RedisSemaphore({ redis: producer, key: newKey(), limit: 1 });
+    await down.stop();
+    const waiting = s.acquire({ timeoutMs: 10_000 });
+    await sleep(300);
+    await down.restart();
+    const permit = await waiting;
+    expect(s.held).toBe(1);
+    permit.release();
+    s.close();
+  });
+
+  it("a provider with max_concurrency never reaches the upstream while Redis is down (no unlimited calls)", async () => {
+    const redis = connect("producer");
+    await ready(redis);
+    const model = "sim/gpu-redis-down";
+    sim.state.setScript(model, { latencyMs: 50 });
+    const router = new ProviderRouter({
+      config: {
+        providers: {
+          gpu: { name: "gpu", baseUrl: `${sim.url}/v1`, headers: {}, maxConcurrency: 1, queueTimeoutMs: 400 },
+        },
+        routes: [{ match: "*", provider: "gpu" }],
+      },
+      limiter: (name, limit) => new RedisSemaphore({ redis, key: `${newKey()}:${name}`, limit }),
+      defaults: { maxRetries: 0 },
+    });
+    await down.stop();
+    const body = { model, messages: [{ role: "user", content: "hi" }] };
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => router.complete(body).catch((e: unknown) => e)),
+    );
+    for (const error of results) {
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error).toMatchObject({ kind: "timeout", retryable: false });
+      expect((error as Error).message).toContain("Redis unavailable");
+    }
+    const res = await router.proxy("/chat/completions", JSON.stringify(body));
+    expect(res.status).toBe(503);
+    expect(sim.state.listRequests({ model })).toHaveLength(0);
+    await router.close();
+    await down.restart();
   });
 });

@@ -18,7 +18,8 @@ import { LeaseRenewer } from "./lease-renewer.ts";
  *
  * A waiter polls: the head of the queue often, those further back less often; a permit released in
  * the same process wakes its waiters at once. Scripts read the time from Redis (`TIME`), so processes
- * with skewed clocks agree. When Redis fails, an acquisition fails open (logged).
+ * with skewed clocks agree. When Redis fails, an acquisition fails closed: it keeps trying, backing off,
+ * until its timeout, then rejects with SemaphoreUnavailableError; it never goes ahead without a permit.
  *
  * Why ours rather than a Redis lock library: those give mutexes or unordered counting semaphores that
  * waiters race for; a provider's `max_concurrency` needs first come, first served across processes
@@ -60,6 +61,17 @@ export interface RedisSemaphoreOptions {
 export class SemaphoreTimeoutError extends LimiterTimeoutError {
   override name = "SemaphoreTimeoutError";
 }
+
+/** Redis did not answer (or failed) until the acquisition's timeout: no permit, never a no-op one. */
+export class SemaphoreUnavailableError extends SemaphoreTimeoutError {
+  override name = "SemaphoreUnavailableError";
+}
+
+/** Backoff between attempts while Redis fails: from the first to the last, doubling, with jitter. */
+const REDIS_RETRY_FIRST_MS = 50;
+const REDIS_RETRY_MAX_MS = 2_000;
+
+type Attempt = { granted: true } | { granted: false; ahead: number } | { granted: false; error: Error };
 
 export class RedisSemaphore implements ConcurrencyLimiter {
   readonly #redis: RedisClient;
@@ -110,48 +122,93 @@ export class RedisSemaphore implements ConcurrencyLimiter {
 
   /**
    * Waits for a permit, first come first served across processes. Rejects with the signal's reason
-   * when it aborts, or SemaphoreTimeoutError after `timeoutMs`.
+   * when it aborts, or SemaphoreTimeoutError after `timeoutMs` (SemaphoreUnavailableError when Redis
+   * was failing: the caller waited for it, it did not go ahead without a permit).
    */
   async acquire(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Permit> {
     const { signal } = options;
     const id = randomUUID();
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     signal?.throwIfAborted();
+    let failures = 0;
+    let lastError: Error | undefined;
     try {
       for (;;) {
-        let ahead: number;
-        try {
-          const [granted, behind] = await acquireScript.run(
-            this.#redis,
-            ...this.#keys,
-            this.#limit,
-            this.#leaseMs,
-            this.#waiterTtlMs,
-            id,
-          );
-          if (Number(granted) === 1) return this.#hold(id);
-          ahead = Number(behind);
-        } catch (err) {
-          this.#logger?.warn(
-            { err: (err as Error).message, semaphore: this.#name },
-            "cannot reach Redis for a concurrency slot: going ahead without one",
-          );
-          return { release() {} };
-        }
+        const attempt = await this.#attempt(id, deadline, signal);
         signal?.throwIfAborted();
+        if (attempt.granted) return this.#hold(id);
+        let pause: number;
+        if ("error" in attempt) {
+          if (failures === 0) {
+            this.#logger?.warn(
+              { err: attempt.error.message, semaphore: this.#name },
+              "cannot reach Redis for a concurrency slot: waiting for it (no call goes ahead without a slot)",
+            );
+          }
+          lastError = attempt.error;
+          pause = Math.min(REDIS_RETRY_MAX_MS, REDIS_RETRY_FIRST_MS * 2 ** Math.min(failures, 10));
+          failures++;
+        } else {
+          failures = 0;
+          lastError = undefined;
+          pause = Math.min(this.#maxPollMs, this.#minPollMs * (1 + Math.max(0, attempt.ahead)));
+        }
         const left = deadline - Date.now();
         if (left <= 0) {
-          throw new SemaphoreTimeoutError(
-            `no free slot of ${this.#name} (limit ${this.#limit}) within ${options.timeoutMs} ms`,
-          );
+          const what = `no free slot of ${this.#name} (limit ${this.#limit}) within ${options.timeoutMs} ms`;
+          if (lastError)
+            throw new SemaphoreUnavailableError(`${what}: Redis unavailable (${lastError.message})`);
+          throw new SemaphoreTimeoutError(what);
         }
-        const base = Math.min(this.#maxPollMs, this.#minPollMs * (1 + Math.max(0, ahead)));
-        await this.#sleep(Math.min(left, base * (0.75 + Math.random() / 2)), signal);
+        await this.#sleep(Math.min(left, pause * (0.75 + Math.random() / 2)), signal);
         signal?.throwIfAborted();
       }
     } catch (err) {
       void this.#release(id);
       throw err;
+    }
+  }
+
+  /** One try at the script, bounded by the deadline and the signal (a connection may queue commands). */
+  async #attempt(id: string, deadline: number, signal: AbortSignal | undefined): Promise<Attempt> {
+    const call = acquireScript.run(
+      this.#redis,
+      ...this.#keys,
+      this.#limit,
+      this.#leaseMs,
+      this.#waiterTtlMs,
+      id,
+    );
+    let stop: (() => void) | undefined;
+    const bounded = new Promise<Attempt>((resolve) => {
+      const left = deadline - Date.now();
+      const timer = Number.isFinite(left)
+        ? setTimeout(
+            () => resolve({ granted: false, error: new Error("no answer from Redis") }),
+            Math.max(0, left),
+          )
+        : undefined;
+      const aborted = () => resolve({ granted: false, error: new Error("aborted") });
+      signal?.addEventListener("abort", aborted, { once: true });
+      stop = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", aborted);
+      };
+    });
+    try {
+      return await Promise.race([
+        call.then(
+          ([granted, ahead]): Attempt =>
+            Number(granted) === 1 ? { granted: true } : { granted: false, ahead: Number(ahead) },
+          (err: unknown): Attempt => ({
+            granted: false,
+            error: err instanceof Error ? err : new Error(String(err)),
+          }),
+        ),
+        bounded,
+      ]);
+    } finally {
+      stop?.();
     }
   }
 

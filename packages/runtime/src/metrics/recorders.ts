@@ -63,10 +63,12 @@ export function observeFusionFinished(
   outcome: "completed" | "failed",
   m: FusionMetrics = metrics,
 ): void {
-  const turn = (data ?? {}) as { createdAt?: unknown; decision?: unknown };
+  const turn = (data ?? {}) as { createdAt?: unknown; decision?: unknown; mode?: unknown };
   if (typeof turn.createdAt !== "number") return;
+  // A forced turn's decision lives with its conversation, not in the job: it always fuses.
+  const fused = Boolean(turn.decision) || turn.mode === "forced";
   m.endToEnd.observe(
-    { outcome, fused: turn.decision ? "true" : "false" },
+    { outcome, fused: fused ? "true" : "false" },
     Math.max(0, finishedAt - turn.createdAt) / 1000,
   );
 }

@@ -15,6 +15,14 @@ export const keys = {
   emitted: (fusionId: string) => `fusion:{${fusionId}}:emitted`,
   /** Set when a fusion is cancelled; jobs that start later see it. */
   cancelled: (fusionId: string) => `fusion:{${fusionId}}:cancelled`,
+  /** How many tool calls the fusion's panelists and judge have run (or been refused): its budget's counter. */
+  toolCalls: (fusionId: string) => `fusion:{${fusionId}}:tool-calls`,
+  /** The caller's request (conversation, tools, parameters), stored once; the fusion's jobs refer to it. */
+  conversation: (fusionId: string) => `fusion:{${fusionId}}:conversation`,
+  /** An admin dashboard session (by the SHA-256 of its cookie, never the cookie), with its expiry. */
+  adminSession: (idDigest: string) => `admin:session:${idDigest}`,
+  /** The deployment's secret of owner ids (HMAC of an API key), made once when OWNER_ID_SECRET is unset. */
+  ownerIdSecret: () => "fusion:owner-id-secret",
 };
 
 /** Global channel over which cancellations reach every worker process. */

@@ -1,5 +1,7 @@
+import type { Cluster } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { ConfigError, commonEnvSchema, parseEnv } from "../env/common-env.ts";
+import { createRedisFromEnv, type RedisRole } from "./redis.ts";
 
 const parse = (REDIS_CLUSTER_NODES: string | undefined) =>
   parseEnv(commonEnvSchema, REDIS_CLUSTER_NODES === undefined ? {} : { REDIS_CLUSTER_NODES });
@@ -44,6 +46,26 @@ describe("REDIS_CLUSTER_NODES", () => {
           `REDIS_CLUSTER_NODES: each node must be host:port.*got "${bad.replace(/[.:/]/g, "\\$&")}"`,
         ),
       );
+    }
+  });
+});
+
+describe("cluster connections during a failover", () => {
+  it("keep retrying a slot without a master for a minute, except the request path's, which fails fast", () => {
+    const env = { REDIS_URL: "", REDIS_CLUSTER_NODES: { nodes: [{ host: "127.0.0.1", port: 1 }] } };
+    const expected: Array<[RedisRole, number]> = [
+      ["producer", 16 * 100],
+      ["worker", 120 * 500],
+      ["commands", 120 * 500],
+      ["subscriber", 120 * 500],
+    ];
+    for (const [role, patienceMs] of expected) {
+      const cluster = createRedisFromEnv(env, role) as Cluster;
+      cluster.on("error", () => {});
+      const { maxRedirections, retryDelayOnFailover, retryDelayOnClusterDown } = cluster.options;
+      cluster.disconnect();
+      expect(retryDelayOnFailover, role).toBe(retryDelayOnClusterDown);
+      expect((maxRedirections ?? 0) * (retryDelayOnFailover ?? 0), role).toBe(patienceMs);
     }
   });
 });

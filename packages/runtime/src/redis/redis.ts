@@ -108,6 +108,17 @@ function parseClusterNode(
   return { host, port };
 }
 
+/**
+ * How long a cluster connection keeps retrying a command whose slot has no live master. When a master
+ * dies its slots refuse connections, then answer CLUSTERDOWN, until its replica is promoted:
+ * `cluster-node-timeout` (15 s by default) plus an election later. ioredis retries such a command
+ * `maxRedirections` times, `retryDelayOnFailover` / `retryDelayOnClusterDown` apart, by default 16 times
+ * 100 ms: 1.6 s, after which a worker's event append or job move failed mid-fusion. Every role but the
+ * request path's producer (which fails fast: 503) now waits up to a minute, as it does for a single
+ * Redis that restarts.
+ */
+const RIDE_OUT_FAILOVER = { retryDelayOnFailover: 500, retryDelayOnClusterDown: 500, maxRedirections: 120 };
+
 /** A Redis Cluster connection with the behaviour of `role` (see `createRedis`). */
 function createRedisCluster(config: RedisClusterConfig, role: RedisRole, name?: string): Cluster {
   const options: ClusterOptions = {
@@ -122,6 +133,7 @@ function createRedisCluster(config: RedisClusterConfig, role: RedisRole, name?: 
     enableOfflineQueue: role !== "producer",
     enableAutoPipelining: autoPipelining(role),
     clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
+    ...(role === "producer" ? {} : RIDE_OUT_FAILOVER),
     lazyConnect: false,
     // With TLS the certificates name the hosts: connect by name rather than by resolved address.
     ...(config.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),

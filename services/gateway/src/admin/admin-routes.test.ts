@@ -3,6 +3,7 @@ import { type RedisFixture, startRedis } from "@fusion/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestGateway, testGateway } from "../test-gateway.ts";
 import { ADMIN_COOKIE } from "./admin-auth.ts";
+import { ADMIN_SESSION_TTL_SECONDS, adminSessionKey } from "./admin-sessions.ts";
 
 /**
  * The queue dashboard (Bull Board) behind ADMIN_API_KEY, driven in-process with `app.request` against
@@ -122,6 +123,48 @@ describe("queue dashboard", () => {
     const tampered = `${cookie.slice(0, -1)}${cookie.endsWith("0") ? "1" : "0"}`;
     const other = await gw.app.request("/admin/queues", { headers: { cookie: tampered } });
     expect(other.status).toBe(401);
+  });
+
+  it("makes each login a new random session in Redis that expires, and a logout deletes it (issue 11, finding 10)", async () => {
+    const key = adminKey();
+    const gw = await gateway({ ADMIN_API_KEY: key });
+    const other = await gateway({ ADMIN_API_KEY: key });
+    const login = async () => {
+      const res = await gw.app.request(`/admin/queues?key=${encodeURIComponent(key)}`);
+      expect(res.status).toBe(303);
+      return (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    };
+    const first = await login();
+    const second = await login();
+    expect(first).not.toBe(second);
+    const id = first.slice(`${ADMIN_COOKIE}=`.length);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+
+    // Redis holds the session (by digest, not the cookie) with an expiry no longer than the cookie's.
+    const sessionKey = adminSessionKey(id);
+    expect(sessionKey).not.toContain(id);
+    const ttl = await gw.deps.redis.ttl(sessionKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(ADMIN_SESSION_TTL_SECONDS);
+    expect(await gw.deps.redis.keys(`*${id}*`)).toEqual([]);
+
+    // The session works on another gateway on the same Redis.
+    const api = "/admin/queues/api/queues";
+    expect((await other.app.request(api, { headers: { cookie: first } })).status).toBe(200);
+
+    // Logout deletes the session and clears the cookie; the other session lives on.
+    const out = await gw.app.request("/admin/logout", { method: "POST", headers: { cookie: first } });
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie")).toMatch(new RegExp(`^${ADMIN_COOKIE}=;.*Max-Age=0`));
+    expect(await gw.deps.redis.exists(sessionKey)).toBe(0);
+    expect((await gw.app.request(api, { headers: { cookie: first } })).status).toBe(401);
+    expect((await other.app.request(api, { headers: { cookie: first } })).status).toBe(401);
+    expect((await gw.app.request(api, { headers: { cookie: second } })).status).toBe(200);
+
+    // An expired session no longer opens the dashboard.
+    await gw.deps.redis.pexpire(adminSessionKey(second.slice(`${ADMIN_COOKIE}=`.length)), 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await gw.app.request(api, { headers: { cookie: second } })).status).toBe(401);
   });
 
   it("is read-only by default; ADMIN_QUEUES_READ_ONLY=false allows actions such as pausing a queue", async () => {

@@ -1,23 +1,30 @@
+import type { RedisClient } from "@fusion/runtime";
 import type { Queue } from "bullmq";
 import { type Handler, Hono } from "hono";
-import { adminAuth, QUEUES_PATH } from "./admin-auth.ts";
+import { adminAuth, adminLogout, QUEUES_PATH } from "./admin-auth.ts";
+import { adminSessions } from "./admin-sessions.ts";
 
 export interface AdminOptions {
   key: string;
   queues: Record<string, Queue>;
+  /** Where the dashboard's browser sessions live. */
+  redis: RedisClient;
   /** Whether the dashboard may only look (no retry, clean, pause, add, obliterate). */
   readOnly: boolean;
 }
 
 /**
- * `/admin/*` behind the admin key, with Bull Board at `/admin/queues`: the page (HTML), its static
- * assets (`/admin/queues/static/*`, served from @bull-board/ui on disk) and its JSON API
+ * `/admin/*` behind the admin key (or a session cookie; `POST /admin/logout` ends it), with Bull Board
+ * at `/admin/queues`: the page (HTML), its static assets (`/admin/queues/static/*`, served from @bull-board/ui on disk) and its JSON API
  * (`/admin/queues/api/*`), over the gateway's own BullMQ queues. Bull Board is loaded on the first
  * authorised request, so a gateway whose dashboard nobody opens does not load it.
  */
 export function adminRoutes(options: AdminOptions): Hono {
   const admin = new Hono();
-  admin.use("*", adminAuth(options.key));
+  const sessions = adminSessions(options.redis);
+  // Before the key check: a browser whose session expired can still clear its cookie.
+  admin.post("/logout", adminLogout(sessions));
+  admin.use("*", adminAuth(options.key, sessions));
   let board: Promise<Hono> | undefined;
   const dashboard: Handler = async (c) => {
     board ??= loadBoard(options).catch((err: unknown) => {

@@ -1,25 +1,31 @@
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { createLogger } from "@fusion/runtime";
 import { requestId } from "hono/request-id";
 import { describe, expect, it } from "vitest";
 import { factory } from "../factory.ts";
 import { errorHandler } from "../http/error-handlers.ts";
 import { apiKeyAuth } from "./api-key-auth.ts";
+import { ownerIdWith } from "./owner-id.ts";
+
+const secret = "owner-id-secret-for-tests";
 
 function app(keys: string[]) {
   const a = factory.createApp();
-  a.use(requestId(), apiKeyAuth(keys));
+  a.use(
+    requestId(),
+    apiKeyAuth(keys, async (key) => ownerIdWith(secret, key)),
+  );
   a.get("/who", (c) => c.json({ keyId: c.get("keyId") }));
   a.onError(errorHandler(createLogger("auth-test", "silent")));
   return a;
 }
 
-const keyId = (key: string) => createHash("sha256").update(key).digest("hex").slice(0, 16);
+const keyId = (key: string) => createHmac("sha256", secret).update(key).digest("hex").slice(0, 16);
 
 describe("apiKeyAuth", () => {
   const keys = ["sk-one", "sk-two"];
 
-  it("lets a configured key in, identified by the first 16 hex characters of its SHA-256", async () => {
+  it("lets a configured key in, identified by the first 16 hex characters of its HMAC-SHA256", async () => {
     for (const key of keys) {
       const res = await app(keys).request("/who", { headers: { authorization: `Bearer ${key}` } });
       expect(res.status).toBe(200);

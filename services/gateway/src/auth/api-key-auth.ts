@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
 import { fusionErrorResponse } from "../http/error-response.ts";
+import type { OwnerIdOf } from "./owner-id.ts";
 
 type AuthEnv = { Variables: { keyId: string } };
 
@@ -19,10 +20,10 @@ const unauthorized = (message: string) => () => fusionErrorResponse(new FusionEr
  * Bearer-key check for the API routes: Hono's `bearerAuth` (header syntax, `WWW-Authenticate`), answering
  * 401 in our error shape for a missing key, a malformed header and a wrong key alike. Keys are compared
  * as SHA-256 digests in constant time, so neither their content nor their length leaks through timing;
- * the key's digest identifies the caller (`c.get("keyId")`) without keeping the key itself. Without
- * keys the API is open and every caller is "open".
+ * the caller is identified (`c.get("keyId")`) by its owner id, a keyed hash of its key (`ownerId`),
+ * without keeping the key itself. Without keys the API is open and every caller is "open".
  */
-export function apiKeyAuth(keys: string[]): MiddlewareHandler<AuthEnv> {
+export function apiKeyAuth(keys: string[], ownerId: OwnerIdOf): MiddlewareHandler<AuthEnv> {
   if (keys.length === 0) {
     return createMiddleware<AuthEnv>(async (c, next) => {
       c.set("keyId", "open");
@@ -31,12 +32,12 @@ export function apiKeyAuth(keys: string[]): MiddlewareHandler<AuthEnv> {
   }
   const digests = keys.map(digest);
   return bearerAuth<AuthEnv>({
-    verifyToken: (token, c) => {
+    verifyToken: async (token, c) => {
       const given = digest(token);
       // Every key is compared, so the time taken does not tell which one matched.
       let ok = false;
       for (const d of digests) ok = timingSafeEqual(d, given) || ok;
-      if (ok) c.set("keyId", given.toString("hex").slice(0, 16));
+      if (ok) c.set("keyId", await ownerId(token));
       return ok;
     },
     noAuthenticationHeader: { message: unauthorized(MISSING_KEY_MESSAGE) },

@@ -1,9 +1,18 @@
-import { buildForcedFlow, jobIds, jobOptions, queueNames, withSpan } from "@fusion/runtime";
+import { newToolCallId } from "@fusion/llm-client";
+import { distinctQuestion } from "@fusion/pipeline";
+import {
+  buildForcedFlow,
+  jobIds,
+  jobOptions,
+  queueNames,
+  storeConversation,
+  withSpan,
+} from "@fusion/runtime";
 import { FusionError } from "@fusion/wire";
 import type { GatewayDeps } from "../deps.ts";
 import { writeMeta } from "../sse/fusion-meta.ts";
 import type { FusionPlan } from "./classify.ts";
-import { forcedDecision, turnJobFor } from "./turn-job.ts";
+import { turnJobFor } from "./turn-job.ts";
 
 /** A fusion the gateway accepted, to be put on the queues. */
 export interface AcceptedFusion {
@@ -16,6 +25,8 @@ export interface AcceptedFusion {
   includeUsage: boolean;
   /** Whether its stream sends progress as named events. */
   progress: boolean;
+  /** How long it keeps running, once its client left, for a resume. */
+  resumeGraceMs: number;
 }
 
 export type EnqueueFusion = (fusion: AcceptedFusion) => Promise<void>;
@@ -40,6 +51,9 @@ export function fusionEnqueuer(
     const { fusionId, requestId, plan, stream } = fusion;
     const turn = turnJobFor(plan, { fusionId, requestId, stream, includeUsage: fusion.includeUsage });
     const enqueue = async () => {
+      // Stored once, before the jobs that refer to it (they carry only the fusion id).
+      const forced = plan.mode === "forced" ? { forcedCallId: newToolCallId() } : {};
+      await storeConversation(deps.redis, fusionId, { body: plan.turnBody, ...forced }, metaTtlSeconds);
       if (plan.mode === "offered") {
         await deps.queues.turn.add("turn", turn, {
           ...jobOptions(queueNames.turn, retention),
@@ -48,19 +62,15 @@ export function fusionEnqueuer(
         return;
       }
       await deps.flows.add(
-        buildForcedFlow(
-          { ...turn, decision: forcedDecision(plan) },
-          {
-            fusionId,
-            requestId,
-            messages: plan.messages,
-            question: plan.question,
-            settings: plan.settings,
-            emitProgress: stream,
-            prefix: env.QUEUE_PREFIX,
-            retention,
-          },
-        ),
+        buildForcedFlow(turn, {
+          fusionId,
+          requestId,
+          question: distinctQuestion(plan.messages, plan.question),
+          settings: plan.settings,
+          emitProgress: stream,
+          prefix: env.QUEUE_PREFIX,
+          retention,
+        }),
       );
     };
     const meta = {
@@ -69,6 +79,7 @@ export function fusionEnqueuer(
       model: plan.writerModel,
       stream,
       progress: fusion.progress,
+      resumeGraceMs: fusion.resumeGraceMs,
     };
     return Promise.all([
       writeMeta(deps.redis, fusionId, meta, metaTtlSeconds),

@@ -2,13 +2,12 @@ import type { KeyLimits, LimitDecision, Logger } from "@fusion/runtime";
 import { FusionError } from "@fusion/wire";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../factory.ts";
-import { releaseWhenDone } from "./release-when-done.ts";
 import { retryAfterSeconds } from "./retry-after.ts";
 
 /**
- * Counts each API request against the key's per-minute limit (429 with Retry-After beyond it), offers
- * the limits to the route (see `acquireFusionSlot`) and releases the fusion slot the route took when
- * the response ends. When Redis does not answer, the request goes through (logged).
+ * Counts each API request against the key's per-minute limit (429 with Retry-After beyond it) and
+ * offers the limits to the route (see `acquireFusionSlot`: a fusion's slot lives until the fusion
+ * ends, not with this response). When Redis does not answer, the request goes through (logged).
  */
 export function keyLimitsMiddleware(limits: KeyLimits, logger?: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -35,7 +34,5 @@ export function keyLimitsMiddleware(limits: KeyLimits, logger?: Logger): Middlew
       }
     }
     await next();
-    const slot = c.get("fusionSlot");
-    if (slot) c.res = releaseWhenDone(c.res, slot);
   };
 }

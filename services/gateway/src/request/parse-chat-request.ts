@@ -1,6 +1,16 @@
 import { type ChatRequest, chatRequestSchemaFor, FusionError, type PresetCatalog } from "@fusion/wire";
 import { checkRequestLimits, type RequestLimits } from "./request-limits.ts";
 
+/** A request body that passed the checks: the validated request, and the JSON text that was validated. */
+export interface ParsedChatRequest {
+  request: ChatRequest;
+  /**
+   * The parsed JSON serialised again: what a pass-through sends on, never the raw bytes, so the
+   * upstream reads what was validated (a key given twice keeps only the last copy, as the schema saw).
+   */
+  validatedText(): string;
+}
+
 /**
  * Turns the text of a `POST /chat/completions` body into a validated request, or throws a 400 in the
  * error shape: not JSON, over the size limits (checked before the schema), or not a valid request
@@ -9,7 +19,7 @@ import { checkRequestLimits, type RequestLimits } from "./request-limits.ts";
 export function chatRequestParser(
   limits: RequestLimits,
   presets: PresetCatalog,
-): (raw: string) => ChatRequest {
+): (raw: string) => ParsedChatRequest {
   const requestSchema = chatRequestSchemaFor(presets);
   return (raw) => {
     let json: unknown;
@@ -26,6 +36,7 @@ export function chatRequestParser(
         .map((i) => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`);
       throw new FusionError("bad_request", `invalid request: ${issues.join("; ")}`);
     }
-    return parsed.data;
+    // The depth limit checked above keeps serialising it again from overflowing the stack.
+    return { request: parsed.data, validatedText: () => JSON.stringify(json) };
   };
 }

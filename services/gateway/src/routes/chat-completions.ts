@@ -6,8 +6,12 @@ import { factory } from "../factory.ts";
 import { classify } from "../flow/classify.ts";
 import { fusionEnqueuer } from "../flow/enqueue-fusion.ts";
 import { proxyRequest } from "../flow/proxy-request.ts";
+import { resumeGraceMs } from "../flow/resume-grace.ts";
 import { unroutedModel } from "../flow/unrouted-model.ts";
+import { upstreamIdentity } from "../flow/upstream-identity.ts";
 import { acquireFusionSlot } from "../limits/acquire-fusion-slot.ts";
+import { openStreamSlot } from "../limits/open-stream-slot.ts";
+import { redisMemoryAdmission } from "../limits/redis-memory-admission.ts";
 import { chatRequestParser } from "../request/parse-chat-request.ts";
 import { PROGRESS_HEADER, wantsProgressEvents } from "../sse/fusion-meta.ts";
 import { fusionJsonResponse, fusionSseResponse } from "../sse/fusion-response.ts";
@@ -25,45 +29,70 @@ export function chatCompletionsRoute(deps: GatewayDeps) {
   const config = deps.providers;
   const routes = config && new ModelRoutes(config.routes, config.providers);
   const enqueueFusion = fusionEnqueuer(deps);
+  const identity = upstreamIdentity(env, config);
+  const admitFusion = redisMemoryAdmission(deps.redis, {
+    thresholdPercent: env.REDIS_MEMORY_ADMISSION_PERCENT,
+    logger: deps.logger,
+  });
 
   return factory.createApp().post("/chat/completions", async (c) => {
-    const raw = await c.req.text();
-    const request = parse(raw);
+    const { request, validatedText } = parse(await c.req.text());
     const depth = Number.parseInt(c.req.header(FUSION_DEPTH_HEADER) ?? "0", 10) || 0;
     const plan = classify(request, depth, presets);
 
     if (plan.kind === "proxy") {
-      const body = plan.body ? JSON.stringify(plan.body) : raw;
-      return proxyRequest(deps.upstream, body, { depth, signal: c.req.raw.signal });
+      const body = plan.body ? JSON.stringify(plan.body) : validatedText();
+      const model = typeof plan.body?.model === "string" ? plan.body.model : request.model;
+      // Refused here, not by the router, so that an upstream's answer is all that becomes an upstream error.
+      if (routes && !routes.resolve(model))
+        throw new FusionError("bad_request", `no provider route matches model "${model}"`);
+      return proxyRequest(deps.upstream, body, { depth, signal: c.req.raw.signal, model, identity });
     }
 
     const unrouted = unroutedModel(plan, routes);
     if (unrouted) throw new FusionError("bad_request", `invalid request: ${unrouted}`);
 
+    const graceMs = resumeGraceMs(request.fusion, {
+      defaultMs: env.RESUME_GRACE_MS,
+      maxMs: env.RESUME_GRACE_MAX_MS,
+    });
+
+    // Refused (503) before it takes anything while Redis is near its memory limit.
+    await admitFusion();
+    // A stream counts against the key's open streams before its fusion starts (429 beyond).
+    const streamSlot = request.stream === true ? await openStreamSlot(deps, c.get("keyId")) : undefined;
     const fusionId = newFusionId();
     annotateActiveSpan({ "fusion.id": fusionId, "fusion.entry": plan.entry, "fusion.mode": plan.mode });
-    await acquireFusionSlot(c, fusionId);
+    await acquireFusionSlot(c, deps.slots, fusionId).catch((err: unknown) => {
+      streamSlot?.release();
+      throw err;
+    });
     const requestId = c.get("requestId");
+    const owner = c.get("keyId");
     const stream = request.stream === true;
     const progressEvents = wantsProgressEvents(request.fusion, c.req.header(PROGRESS_HEADER));
     const accepted = enqueueFusion({
       fusionId,
       requestId,
-      owner: c.get("keyId"),
+      owner,
       plan,
       stream,
       includeUsage: request.stream_options?.include_usage === true,
       progress: progressEvents,
+      resumeGraceMs: graceMs,
     });
+    // A fusion that was never enqueued frees its slot at once.
+    accepted.catch(() => deps.slots.drop(fusionId));
 
-    if (!stream) return fusionJsonResponse(c, deps, { fusionId, requestId, accepted });
+    const fusion = { fusionId, requestId, owner, resumeGraceMs: graceMs };
+    if (!stream) return fusionJsonResponse(c, deps, { ...fusion, accepted });
     // Should the enqueue fail, the stream ends with a 503 error chunk.
     return fusionSseResponse(deps, {
-      fusionId,
-      requestId,
+      ...fusion,
       model: plan.writerModel,
       progressEvents,
       ready: accepted,
+      ...(streamSlot ? { streamSlot } : {}),
       headers: { "x-fusion-id": fusionId, "x-request-id": requestId },
     });
   });

@@ -8,6 +8,8 @@ export interface FusionMeta {
   model: string;
   stream: boolean;
   progress: boolean;
+  /** How long it keeps running, once its client left, for a resume (see `resumeGraceMs`). */
+  resumeGraceMs: number;
 }
 
 export async function writeMeta(
@@ -25,6 +27,7 @@ export async function writeMeta(
       model: meta.model,
       stream: meta.stream ? "1" : "0",
       progress: meta.progress ? "1" : "0",
+      grace: String(meta.resumeGraceMs),
     })
     .expire(key, ttlSeconds)
     .exec();
@@ -39,6 +42,7 @@ export async function readMeta(redis: RedisClient, fusionId: string): Promise<Fu
     model: h.model ?? "",
     stream: h.stream === "1",
     progress: h.progress === "1",
+    resumeGraceMs: Number(h.grace ?? 0) || 0,
   };
 }
 

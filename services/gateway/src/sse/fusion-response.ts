@@ -1,3 +1,4 @@
+import type { OpenStream } from "@fusion/runtime";
 import { FusionError } from "@fusion/wire";
 import type { Context } from "hono";
 import type { GatewayDeps } from "../deps.ts";
@@ -7,11 +8,26 @@ import { finalOrError } from "./fusion-answer.ts";
 import { fusionSseStream } from "./fusion-sse-stream.ts";
 import { SSE_HEADERS } from "./sse-frames.ts";
 
-type ResponseDeps = Pick<GatewayDeps, "env" | "logger" | "relay" | "readers">;
+type ResponseDeps = Pick<GatewayDeps, "env" | "logger" | "relay" | "readers" | "slots">;
 
-export interface FusionStreamOptions {
+/** The fusion a response serves, and what its client's leaving does. */
+interface ServedFusion {
   fusionId: string;
   requestId: string;
+  /** The key that started it: its slot is freed when this response sees the fusion end. */
+  owner: string;
+  /** How long the fusion keeps running once the client left; 0 cancels it at once. */
+  resumeGraceMs: number;
+}
+
+/** The client left before the fusion ended: cancel it (now or after its grace), then free its slot if it ended. */
+function clientGone(deps: ResponseDeps, fusion: ServedFusion): void {
+  void deps.readers
+    .clientGone(fusion.fusionId, fusion.requestId, fusion.resumeGraceMs)
+    .then(() => deps.slots.settle(fusion.fusionId, fusion.owner));
+}
+
+export interface FusionStreamOptions extends ServedFusion {
   /** The writer model, named in the error chunks the gateway itself sends. */
   model: string;
   progressEvents: boolean;
@@ -19,6 +35,8 @@ export interface FusionStreamOptions {
   ready?: Promise<unknown>;
   /** Resume after this entry id (Last-Event-ID); from the start when absent. */
   afterId?: string;
+  /** The key's open-stream count this response holds (see `openStreamSlot`), released when it ends. */
+  streamSlot?: OpenStream;
   /** Headers of the response besides the SSE ones. */
   headers: Record<string, string>;
 }
@@ -29,7 +47,7 @@ export interface FusionStreamOptions {
  * while it is connected, and its leaving may cancel the fusion (see `Readers`).
  */
 export function fusionSseResponse(deps: ResponseDeps, options: FusionStreamOptions): Response {
-  const { fusionId, requestId } = options;
+  const { fusionId, owner } = options;
   const body = fusionSseStream({
     ...(options.ready ? { ready: options.ready } : {}),
     relay: deps.relay,
@@ -39,9 +57,20 @@ export function fusionSseResponse(deps: ResponseDeps, options: FusionStreamOptio
     ...(options.afterId ? { afterId: options.afterId } : {}),
     keepAliveMs: deps.env.KEEPALIVE_MS,
     deadlineMs: deps.env.FUSION_TIMEOUT_MS,
-    onClientGone: () => deps.readers.clientGone(fusionId, requestId),
+    bufferBytes: deps.env.SSE_BUFFER_BYTES,
+    slowReaderMs: deps.env.SSE_SLOW_READER_MS,
+    onSlowReader: () =>
+      deps.logger.info(
+        { fusionId, requestId: options.requestId },
+        "client too slow for its stream: disconnected",
+      ),
+    onClientGone: () => clientGone(deps, options),
     onStart: () => deps.readers.attach(fusionId),
-    onEnd: () => deps.readers.detach(fusionId),
+    onEnd: () => {
+      options.streamSlot?.release();
+      deps.readers.detach(fusionId);
+      void deps.slots.settle(fusionId, owner);
+    },
   });
   return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...options.headers } });
 }
@@ -54,22 +83,25 @@ export function fusionSseResponse(deps: ResponseDeps, options: FusionStreamOptio
 export async function fusionJsonResponse(
   c: Context<AppEnv>,
   deps: ResponseDeps,
-  fusion: { fusionId: string; requestId: string; accepted: Promise<unknown> },
+  fusion: ServedFusion & { accepted: Promise<unknown> },
 ): Promise<Response> {
-  const { fusionId, requestId } = fusion;
+  const { fusionId, owner } = fusion;
   await fusion.accepted;
   c.header("X-Fusion-Id", fusionId);
   const signal = AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(deps.env.FUSION_TIMEOUT_MS)]);
   try {
     for await (const stored of deps.relay.read(fusionId, { signal, idleMs: deps.env.KEEPALIVE_MS })) {
       const done = finalOrError(stored);
-      if (done) return c.json(done.body, done.status);
+      if (done) {
+        void deps.slots.settle(fusionId, owner);
+        return c.json(done.body, done.status);
+      }
     }
   } catch (err) {
     deps.logger.warn({ err, fusionId }, "relay failed");
     throw new FusionError("unavailable", "lost the connection to the fusion's output");
   }
-  deps.readers.clientGone(fusionId, requestId);
+  clientGone(deps, fusion);
   if (c.req.raw.signal.aborted) return clientClosedRequest(c);
   throw new FusionError("timeout", "the fusion did not finish in time");
 }

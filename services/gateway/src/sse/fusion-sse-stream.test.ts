@@ -86,9 +86,16 @@ describe("fusionSseStream", () => {
 
   function stream(
     fusionId: string,
-    overrides: { keepAliveMs?: number; deadlineMs?: number; afterId?: string; progressEvents?: boolean } = {},
+    overrides: {
+      keepAliveMs?: number;
+      deadlineMs?: number;
+      afterId?: string;
+      progressEvents?: boolean;
+      bufferBytes?: number;
+      slowReaderMs?: number;
+    } = {},
   ) {
-    const gone = { count: 0 };
+    const gone = { count: 0, slow: 0 };
     const body = fusionSseStream({
       relay,
       fusionId,
@@ -97,7 +104,10 @@ describe("fusionSseStream", () => {
       ...(overrides.afterId ? { afterId: overrides.afterId } : {}),
       keepAliveMs: overrides.keepAliveMs ?? 10_000,
       deadlineMs: overrides.deadlineMs ?? 10_000,
+      ...(overrides.bufferBytes ? { bufferBytes: overrides.bufferBytes } : {}),
+      ...(overrides.slowReaderMs ? { slowReaderMs: overrides.slowReaderMs } : {}),
       onClientGone: () => gone.count++,
+      onSlowReader: () => gone.slow++,
     });
     return { reader: body.getReader(), gone };
   }
@@ -196,6 +206,55 @@ describe("fusionSseStream", () => {
     });
     expect(gone.count).toBe(1);
     expect(relay.size).toBe(0);
+  });
+
+  it("pulls: a client that does not read holds a bounded buffer, not the fusion", async () => {
+    const id = `sse-${++seq}`;
+    const text = "y".repeat(1000);
+    for (let i = 0; i < 300; i++) await writer.append(id, chunk(`${i}:${text}`));
+    await writer.append(id, finalEvent);
+    const { reader, gone } = stream(id, { bufferBytes: 8 * 1024, slowReaderMs: 60_000 });
+    await reader.read();
+    await new Promise((r) => setTimeout(r, 100));
+    // 300 kB are stored; the stream read a buffer's worth and stopped.
+    expect(relay.size).toBe(1);
+    expect(relay.queuedBytes).toBeLessThanOrEqual(64 * 1100);
+    const frames = (await readFrames(reader)).filter((f) => f.kind === "data");
+    const contents = dataOf(frames).map(
+      (c) => (c.choices as Array<{ delta: { content: string } }>)[0]?.delta.content.split(":")[0],
+    );
+    expect(contents).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    expect(gone).toEqual({ count: 0, slow: 0 });
+  });
+
+  it("disconnects a client too slow for its buffer, without cancelling; it resumes with no gap", async () => {
+    const id = `sse-${++seq}`;
+    const text = "z".repeat(1000);
+    for (let i = 0; i < 100; i++) await writer.append(id, chunk(`${i}:${text}`));
+    await writer.append(id, finalEvent);
+    const { reader, gone } = stream(id, { bufferBytes: 4 * 1024, slowReaderMs: 100 });
+    const decoder = new TextDecoder();
+    let head = "";
+    for (let i = 0; i < 4; i++) head += decoder.decode((await reader.read()).value, { stream: true });
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(reader.read()).rejects.toThrow(/did not read its stream in time/);
+    expect(gone).toEqual({ count: 0, slow: 1 });
+    await waitFor(() => relay.size === 0);
+
+    const headFrames = await readSseFrames(new Response(head));
+    const lastId = headFrames.flatMap((f) => (f.id ? [f.id] : [])).at(-1) as string;
+    const tail = (await readFrames(stream(id, { afterId: lastId }).reader)).filter(
+      (f) => f.kind !== "comment",
+    );
+    const seen = [
+      ...headFrames.filter((f) => f.data).map((f) => JSON.parse(f.data as string)),
+      ...dataOf(tail),
+    ];
+    const contents = seen.map(
+      (c) => (c.choices as Array<{ delta: { content: string } }>)[0]?.delta.content.split(":")[0],
+    );
+    expect(contents).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    expect(tail.at(-1)).toMatchObject({ kind: "done" });
   });
 
   it("ends with a 503 error chunk when the relay fails", async () => {

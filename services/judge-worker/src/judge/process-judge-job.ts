@@ -1,7 +1,13 @@
 import type { ToolExecutor } from "@fusion/llm-client";
 import { runJudge } from "@fusion/pipeline";
-import { isCancelled, metrics, parseJobData, type WorkerRuntime } from "@fusion/runtime";
-import { type JudgeJobData, type JudgeResult, judgeJobSchema } from "@fusion/wire";
+import {
+  isCancelled,
+  loadJudgeJob,
+  metrics,
+  type WorkerRuntime,
+  withFusionToolBudget,
+} from "@fusion/runtime";
+import type { JudgeResult, StoredJudgeJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 import { readPanelResults } from "./panel-results.ts";
 
@@ -18,8 +24,8 @@ export function createJudgeJobProcessor(
   tools: ToolExecutor,
   options: JudgeJobOptions,
 ) {
-  return async (job: Job<JudgeJobData>, _token?: string, signal?: AbortSignal): Promise<JudgeResult> => {
-    const data = parseJobData(judgeJobSchema, job.data, "judge");
+  return async (job: Job<StoredJudgeJob>, _token?: string, signal?: AbortSignal): Promise<JudgeResult> => {
+    const data = await loadJudgeJob(runtime.redis, job.data);
     const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
     const results = await readPanelResults(job, data.panel);
     const cancel = runtime.cancel.register(data.fusionId, signal);
@@ -28,7 +34,9 @@ export function createJudgeJobProcessor(
         { ...data, results, structuredOutput: options.structuredOutput, timeoutMs: options.timeoutMs },
         {
           upstream: runtime.upstream,
-          tools,
+          tools: withFusionToolBudget(tools, runtime.redis, data.fusionId, {
+            limit: runtime.env.MAX_TOOL_CALLS_PER_FUSION,
+          }),
           events: runtime.events,
           log,
           signal: cancel.signal,

@@ -1,4 +1,4 @@
-import { type FusionWait, lastUserText, type StageLogger } from "@fusion/pipeline";
+import { distinctQuestion, type FusionWait, lastUserText, type StageLogger } from "@fusion/pipeline";
 import { buildJudgeFlow, type WorkerRuntime } from "@fusion/runtime";
 import type { TurnJobData } from "@fusion/wire";
 import type { FlowProducer, Job } from "bullmq";
@@ -29,8 +29,10 @@ export function awaitFusionAsChildren(
         const flow = buildJudgeFlow({
           fusionId: turn.fusionId,
           requestId: turn.requestId,
-          messages: turn.body.messages,
-          question: turn.decision?.question ?? lastUserText(turn.body.messages),
+          question: distinctQuestion(
+            turn.body.messages,
+            turn.decision?.question ?? lastUserText(turn.body.messages),
+          ),
           settings: turn.settings,
           emitProgress: turn.emitProgress,
           prefix: runtime.env.QUEUE_PREFIX,

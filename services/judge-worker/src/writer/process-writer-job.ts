@@ -1,6 +1,6 @@
-import { runWriterTurn } from "@fusion/pipeline";
-import { isCancelled, parseJobData, type WorkerRuntime } from "@fusion/runtime";
-import { type TurnJobData, turnJobSchema } from "@fusion/wire";
+import { forcedDecision, runWriterTurn } from "@fusion/pipeline";
+import { isCancelled, loadTurnJob, storedTurn, type WorkerRuntime } from "@fusion/runtime";
+import type { StoredTurnJob } from "@fusion/wire";
 import { type FlowProducer, type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { awaitFusionAsChildren } from "./await-fusion.ts";
 import { emittedSteps } from "./emitted-steps.ts";
@@ -11,8 +11,8 @@ import { emittedSteps } from "./emitted-steps.ts";
  * not be retried fails the job for good (`UnrecoverableError`).
  */
 export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProducer) {
-  return async (job: Job<TurnJobData>, token?: string, signal?: AbortSignal): Promise<{ done: true }> => {
-    const data = parseJobData(turnJobSchema, job.data, "turn");
+  return async (job: Job<StoredTurnJob>, token?: string, signal?: AbortSignal): Promise<{ done: true }> => {
+    const data = await loadTurnJob(runtime.redis, job.data, forcedDecision);
     const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
     const cancel = runtime.cancel.register(data.fusionId, signal);
     try {
@@ -25,7 +25,7 @@ export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProd
           signal: cancel.signal,
           isCancelled: () => isCancelled(runtime.redis, data.fusionId),
           saveState: async (turn) => {
-            await job.updateData(turn);
+            await job.updateData(storedTurn(turn));
           },
           ...emittedSteps(runtime, data.fusionId),
           awaitFusion: awaitFusionAsChildren(runtime, flows, job, token, log),
