@@ -369,3 +369,21 @@ describe("finding 12: owner ids are keyed hashes", () => {
     }
   });
 });
+
+describe("finding 12: X-Request-Id is checked", () => {
+  it("a well-formed id is kept; an overlong one or one with other characters is replaced by a generated id", async () => {
+    // A body that is not JSON: the gateway's own 400 answer carries the request id.
+    const send = async (id: string) => {
+      const res = await e2e.post("{", { headers: { "x-request-id": id } });
+      expect(res.status).toBe(400);
+      await res.text();
+      return res.headers.get("x-request-id");
+    };
+    expect(await send("trace-42_ok=")).toBe("trace-42_ok=");
+    for (const hostile of ["x".repeat(1000), "id with spaces", "id;drop", "a/b"]) {
+      const answered = await send(hostile);
+      expect(answered, JSON.stringify(hostile.slice(0, 20))).not.toBe(hostile);
+      expect(answered).toMatch(/^[\w=-]{1,255}$/);
+    }
+  });
+});
