@@ -70,6 +70,8 @@ describe("body size", () => {
       headers: { ...g.auth, "content-type": "application/json", "content-length": String(body.length) },
       body,
     });
+    // The unread rest of the body leaves the connection unusable: the answer closes it.
+    expect(res.headers.get("connection")).toBe("close");
     await expectError(res, 413, /exceeds 4096 bytes/);
   });
 

@@ -346,3 +346,32 @@ describe("parseLiveMessage", () => {
     expect(parseLiveMessage("1-1|0-0|progress|{not parsed}")?.stored.raw).toBe("{not parsed}");
   });
 });
+
+describe("EventRelay: the end of the stream read while live entries arrive", () => {
+  it("relays the entries published while it reads the stream's last entry, not only the terminal one", async () => {
+    const fusionId = newFusion();
+    await writer.append(fusionId, delta("first"));
+    // The command connection the relay reads with: the batch is appended (and its live messages
+    // delivered) between the relay's empty page read and its read of the stream's last entry, which
+    // is where a reader waiting on an idle period checks whether the stream has ended.
+    let appended = false;
+    const racing = new Proxy(command, {
+      get(target, prop, receiver) {
+        if (prop !== "xrevrange") return Reflect.get(target, prop, receiver);
+        return async (...args: unknown[]) => {
+          if (!appended) {
+            appended = true;
+            await writer.append(fusionId, delta("last"), delta("finish"), final);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return (target.xrevrange as (...a: unknown[]) => Promise<unknown>)(...args);
+        };
+      },
+    });
+    const racingRelay = new EventRelay(subscriber, racing);
+    const labels: string[] = [];
+    for await (const stored of racingRelay.read(fusionId, { idleMs: 50 })) labels.push(label(stored));
+    expect(appended).toBe(true);
+    expect(labels).toEqual(["first", "last", "finish", "final"]);
+  });
+});

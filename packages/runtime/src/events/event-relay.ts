@@ -128,8 +128,10 @@ export class EventRelay {
           if (read > 0) checkEnd = false;
           else if (checkEnd) {
             checkEnd = false;
-            const end = await this.#endAtOrBefore(sub);
-            if (end) {
+            const before = sub.lastId;
+            const end = await this.#endAtOrBefore(sub.fusionId, before);
+            // Live entries queued while the end was read come first: they end the stream themselves.
+            if (end && sub.queue.length === 0 && sub.lastId === before) {
               yield end;
               return;
             }
@@ -233,12 +235,12 @@ export class EventRelay {
   }
 
   /** The stream's terminal entry when it is the last one and the reader is at or past it. */
-  async #endAtOrBefore(sub: Subscription): Promise<StoredEvent | undefined> {
-    const last = (await this.#cmd.xrevrange(keys.events(sub.fusionId), "+", "-", "COUNT", 1)) as Array<
+  async #endAtOrBefore(fusionId: string, lastId: string): Promise<StoredEvent | undefined> {
+    const last = (await this.#cmd.xrevrange(keys.events(fusionId), "+", "-", "COUNT", 1)) as Array<
       [string, string[]]
     >;
     const stored = last[0] ? parseEntry(last[0][0], last[0][1]) : undefined;
-    if (!stored || !isTerminal(stored.type) || compareIds(stored.id, sub.lastId) > 0) return undefined;
+    if (!stored || !isTerminal(stored.type) || compareIds(stored.id, lastId) > 0) return undefined;
     return stored;
   }
 }
