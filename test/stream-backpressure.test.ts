@@ -3,6 +3,7 @@ import { readSseFrames, type SseFrame } from "@fusion/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
+import { retainedBytes } from "./support/retained-bytes.ts";
 import { contentOf } from "./support/sse.ts";
 
 // Issue 11, findings 4 (no backpressure on SSE) and 6 (a resume past the end never ends).
@@ -73,45 +74,6 @@ function drain(res: IncomingMessage): Promise<{ text: string; complete: boolean 
   });
 }
 
-/**
- * What gateway `index` retains (JS heap and array buffers) after a full garbage collection, read over
- * its inspector: unlike RSS, this does not count garbage the gateway has not collected yet.
- */
-async function retainedBytes(index: number): Promise<number> {
-  const line = e2e.stack.logs
-    .split("\n")
-    .find((l) => l.startsWith(`gateway#${index} Debugger listening on ws://`));
-  const url = /ws:\/\/\S+/.exec(line ?? "")?.[0];
-  if (!url) throw new Error(`no inspector URL for gateway#${index}`);
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  const replies = new Map<number, (value: unknown) => void>();
-  ws.onmessage = (m) => {
-    const reply = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
-    if (reply.id !== undefined) replies.get(reply.id)?.(reply.result);
-  };
-  let seq = 0;
-  const call = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = ++seq;
-      replies.set(id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  try {
-    await call("HeapProfiler.collectGarbage");
-    const result = (await call("Runtime.evaluate", {
-      expression: "(() => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; })()",
-      returnByValue: true,
-    })) as { result: { value: number } };
-    return result.result.value;
-  } finally {
-    ws.close();
-  }
-}
-
 /** How many streams the gateways cut as too slow so far. */
 const cutCount = () => e2e.stack.logs.split("client too slow for its stream: disconnected").length - 1;
 
@@ -129,10 +91,10 @@ describe("SSE backpressure (finding 4)", () => {
   it("sockets that never read a large fusion cost the gateway a bounded buffer, not the fusion", async () => {
     const sockets = 30;
     const cutBefore = cutCount();
-    const before = await retainedBytes(1);
+    const before = await retainedBytes(e2e.stack, 1);
     const paused = await Promise.all(Array.from({ length: sockets }, () => pausedStream(1, big.fusionId)));
     await sleep(1_500);
-    const grown = (await retainedBytes(1)) - before;
+    const grown = (await retainedBytes(e2e.stack, 1)) - before;
     // Without backpressure the gateway held what the sockets' kernel buffers did not take: 48 MB after
     // a second and growing; pulling, a page and a buffer per socket: about 3 MB.
     expect(grown).toBeLessThan(20 * 1024 * 1024);

@@ -7,13 +7,12 @@ import { newToolCallId, type ToolExecutor, type Upstream } from "@fusion/llm-cli
 import {
   deliberateInProcess,
   type EventSink,
-  lastUserText,
+  forcedDecision,
   runWriterTurn,
   type StageLogger,
 } from "@fusion/pipeline";
 import {
   type ChatMessage,
-  FUSION_TOOL_NAME,
   FUSION_TOOL_TYPE,
   type FusionFields,
   resolveFusionSettings,
@@ -61,8 +60,6 @@ export function forcedTurn(request: FusionRequest, fusionId: string): TurnJobDat
   } = request;
   const otherPlugins = plugins?.filter((p) => p.id !== "fusion") ?? [];
   const ownTools = tools?.filter((t) => t.type !== FUSION_TOOL_TYPE) ?? [];
-  const question = lastUserText(request.messages);
-  const fusionCallId = newToolCallId();
   return turnJobSchema.parse({
     fusionId,
     requestId: fusionId,
@@ -79,22 +76,7 @@ export function forcedTurn(request: FusionRequest, fusionId: string): TurnJobDat
     settings,
     createdAt: Date.now(),
     step: "await-fusion",
-    decision: {
-      assistant: {
-        role: "assistant",
-        content: null,
-        tool_calls: [
-          {
-            id: fusionCallId,
-            type: "function",
-            function: { name: FUSION_TOOL_NAME, arguments: JSON.stringify({ question }) },
-          },
-        ],
-      },
-      fusionCallId,
-      question,
-      usage: {},
-    },
+    decision: forcedDecision(newToolCallId(), request.messages),
   });
 }
 

@@ -1,7 +1,7 @@
 import { readRecording } from "@fusion/simulator/test-support";
 import type { ChatCompletionChunk } from "@fusion/wire";
 import { describe, expect, it } from "vitest";
-import { recordingJson, replayRecordings } from "./recorded-responses.ts";
+import { recordedChunks, recordingJson, replayRecordings, streamRecorded } from "./recorded-responses.ts";
 import { upstreamFailure, useScriptedUpstream } from "./scripted-upstream.ts";
 import { parseChunkStream } from "./sse.ts";
 
@@ -13,28 +13,8 @@ import { parseChunkStream } from "./sse.ts";
 const request = { model: "test/model", messages: [{ role: "user", content: "hi" }] };
 const upstream = useScriptedUpstream({ maxRetries: 0 });
 
-/** The `data:` payloads of a recorded stream, parsed, without `[DONE]`. */
-function recordedChunks(file: string): Array<Record<string, unknown>> {
-  return readRecording(file)
-    .text.split(/\r?\n/)
-    .filter((line) => line.startsWith("data: {"))
-    .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>);
-}
-
 /** A streamed turn with what its onText and onReasoning callbacks received. */
-async function streamRecording(file: string) {
-  const { client } = await upstream.start(replayRecordings(file));
-  const seen = { text: "", reasoning: "" };
-  const turn = await client.streamTurn(request, {
-    onText: (text) => {
-      seen.text += text;
-    },
-    onReasoning: (text) => {
-      seen.reasoning += text;
-    },
-  });
-  return { turn, seen };
-}
+const streamRecording = (file: string) => streamRecorded(upstream.start, file, request);
 
 describe("tool calls", () => {
   it("takes a tool call without `arguments` as {} (OpenRouter → Anthropic, non-streaming)", async () => {

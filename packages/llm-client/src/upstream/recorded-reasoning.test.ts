@@ -1,6 +1,5 @@
-import { readRecording } from "@fusion/simulator/test-support";
 import { describe, expect, it } from "vitest";
-import { recordingJson, replayRecordings } from "./recorded-responses.ts";
+import { recordedChunks, recordingJson, replayRecordings, streamRecorded } from "./recorded-responses.ts";
 import { useScriptedUpstream } from "./scripted-upstream.ts";
 
 /**
@@ -23,11 +22,9 @@ function recordedMessage(file: string): Fields {
 
 /** The first choice's deltas of a recorded stream. */
 function recordedDeltas(file: string): Fields[] {
-  return readRecording(file)
-    .text.split(/\r?\n/)
-    .filter((line) => line.startsWith("data: {"))
-    .map((line) => JSON.parse(line.slice("data: ".length)) as { choices?: Array<{ delta?: Fields }> })
-    .flatMap((chunk) => (chunk.choices?.[0]?.delta ? [chunk.choices[0].delta] : []));
+  return (recordedChunks(file) as Array<{ choices?: Array<{ delta?: Fields }> }>).flatMap((chunk) =>
+    chunk.choices?.[0]?.delta ? [chunk.choices[0].delta] : [],
+  );
 }
 
 /** The concatenation of a string field over the deltas of a recorded stream. */
@@ -42,19 +39,7 @@ async function complete(file: string) {
   return (await client.complete(request)).turn;
 }
 
-async function streamTurn(file: string) {
-  const { client } = await upstream.start(replayRecordings(file));
-  const seen = { text: "", reasoning: "" };
-  const turn = await client.streamTurn(request, {
-    onText: (text) => {
-      seen.text += text;
-    },
-    onReasoning: (text) => {
-      seen.reasoning += text;
-    },
-  });
-  return { turn, seen };
-}
+const streamTurn = (file: string) => streamRecorded(upstream.start, file, request);
 
 describe("non-streamed reasoning, unchanged", () => {
   it.each([

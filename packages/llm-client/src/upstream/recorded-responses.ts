@@ -1,5 +1,7 @@
 import { readRecording } from "@fusion/simulator/test-support";
 import type { ScriptedHandler } from "@fusion/testing";
+import type { AssistantTurn } from "@fusion/wire";
+import type { UpstreamClient } from "./client.ts";
 
 /** A `.json` recording's body, parsed. */
 export function recordingJson(file: string): unknown {
@@ -18,4 +20,34 @@ export function replayRecordings(...files: string[]): ScriptedHandler {
     res.writeHead(recording.status, { "content-type": recording.contentType });
     res.end(recording.bytes);
   };
+}
+
+/** The `data:` payloads of a recorded stream, parsed, without `[DONE]`. */
+export function recordedChunks(file: string): Array<Record<string, unknown>> {
+  return readRecording(file)
+    .text.split(/\r?\n/)
+    .filter((line) => line.startsWith("data: {"))
+    .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>);
+}
+
+/**
+ * A streamed turn of a client started on `file` (by `start`, e.g. `useScriptedUpstream().start`),
+ * with the text and the reasoning its onText and onReasoning callbacks received.
+ */
+export async function streamRecorded(
+  start: (handler: ScriptedHandler) => Promise<{ client: UpstreamClient }>,
+  file: string,
+  request: Record<string, unknown>,
+): Promise<{ turn: AssistantTurn; seen: { text: string; reasoning: string } }> {
+  const { client } = await start(replayRecordings(file));
+  const seen = { text: "", reasoning: "" };
+  const turn = await client.streamTurn(request, {
+    onText: (text) => {
+      seen.text += text;
+    },
+    onReasoning: (text) => {
+      seen.reasoning += text;
+    },
+  });
+  return { turn, seen };
 }
