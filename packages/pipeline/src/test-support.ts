@@ -1,6 +1,7 @@
 /** Fakes for the pipeline's in-process tests: an event sink, web tools and a log kept in memory. */
-import type { ToolExecutor, ToolResult } from "@fusion/llm-client";
+import { type ToolExecutor, type ToolResult, UpstreamClient } from "@fusion/llm-client";
 import type { RunningSimulator } from "@fusion/simulator";
+import { useSimulator } from "@fusion/simulator/test-support";
 import {
   addUsage,
   type EventType,
@@ -10,6 +11,7 @@ import {
   type Usage,
   type WebToolName,
 } from "@fusion/wire";
+import { afterAll, beforeAll } from "vitest";
 import type { EventSink } from "./event-sink.ts";
 import type { StageLogger } from "./stage-ports.ts";
 
@@ -126,4 +128,24 @@ export function bodyOf(request: RecordedRequest | undefined): Record<string, unk
 /** The messages of a recorded request. */
 export function messagesOf(request: RecordedRequest | undefined): Array<{ role: string; content?: unknown }> {
   return (request?.body as { messages?: Array<{ role: string; content?: unknown }> } | null)?.messages ?? [];
+}
+
+/**
+ * The simulator, and the real `UpstreamClient` on it (no retries), started before a file's tests and
+ * closed after them; read `upstream` inside hooks and tests only.
+ */
+export function useSimulatedUpstream() {
+  const sim = useSimulator();
+  let client: UpstreamClient | undefined;
+  beforeAll(() => {
+    client = new UpstreamClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(() => client?.close());
+  return {
+    sim,
+    get upstream(): UpstreamClient {
+      if (!client) throw new Error("the upstream is started in beforeAll");
+      return client;
+    },
+  };
 }

@@ -5,6 +5,7 @@ export * from "./env/worker-env.ts";
 export * from "./events/event-relay.ts";
 export * from "./events/event-writer.ts";
 export * from "./ids.ts";
+export * from "./inner-stage-ports.ts";
 export * from "./jobs/conversation-store.ts";
 export * from "./jobs/flows.ts";
 export * from "./jobs/job-catalog.ts";

@@ -1,6 +1,6 @@
 import type { ToolExecutor } from "@fusion/llm-client";
 import { runPanelist } from "@fusion/pipeline";
-import { isCancelled, loadPanelJob, type WorkerRuntime, withFusionToolBudget } from "@fusion/runtime";
+import { innerStagePorts, loadPanelJob, type WorkerRuntime } from "@fusion/runtime";
 import type { PanelResult, StoredPanelJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 
@@ -29,17 +29,7 @@ export function createPanelJobProcessor(
     try {
       return await runPanelist(
         { ...data, deadline: { at: job.timestamp + options.timeoutMs, timeoutMs: options.timeoutMs } },
-        {
-          upstream: runtime.upstream,
-          tools: withFusionToolBudget(tools, runtime.redis, data.fusionId, {
-            limit: runtime.env.MAX_TOOL_CALLS_PER_FUSION,
-          }),
-          events: runtime.events,
-          log,
-          signal: cancel.signal,
-          isCancelled: () => isCancelled(runtime.redis, data.fusionId),
-          headers: runtime.innerHeaders,
-        },
+        innerStagePorts(runtime, tools, data.fusionId, log, cancel.signal),
       );
     } finally {
       cancel.release();

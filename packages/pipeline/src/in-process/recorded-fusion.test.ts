@@ -1,23 +1,20 @@
-/**
- * A fusion in this process on real provider responses (replayed byte for byte by the simulator): what
- * the judge reads of each panelist is its answer's text and its sources, never its reasoning; the
- * sources a panelist's provider cited reach the final answer's citations.
- */
-import { UpstreamClient } from "@fusion/llm-client";
-import { readRecording, useSimulator } from "@fusion/simulator/test-support";
+import { readRecording } from "@fusion/simulator/test-support";
 import { type JudgeResult, type TurnJobInput, turnJobSchema } from "@fusion/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeTools, MemorySink, memoryLog, messagesOf, settingsFor, uniqueModel } from "../test-support.ts";
+import { describe, expect, it } from "vitest";
+import {
+  FakeTools,
+  MemorySink,
+  memoryLog,
+  messagesOf,
+  settingsFor,
+  uniqueModel,
+  useSimulatedUpstream,
+} from "../test-support.ts";
 import { runWriterTurn } from "../writer/run-writer-turn.ts";
 import { deliberateInProcess } from "./deliberate.ts";
 
-const sim = useSimulator();
-let upstream: UpstreamClient;
-
-beforeAll(() => {
-  upstream = new UpstreamClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
-});
-afterAll(() => upstream.close());
+const simulated = useSimulatedUpstream();
+const { sim } = simulated;
 
 /** The first choice's message of a non-streamed recording. */
 function recordedMessage(file: string): Record<string, unknown> {
@@ -57,7 +54,13 @@ function fusion(recordings: string[], turn: Partial<TurnJobInput> = {}) {
   const events = new MemorySink();
   const awaitFusion = deliberateInProcess(
     { panelTimeoutMs: 10_000, judgeTimeoutMs: 10_000, structuredOutput: true },
-    { upstream, tools: new FakeTools(), events, log: memoryLog(), isCancelled: async () => false },
+    {
+      upstream: simulated.upstream,
+      tools: new FakeTools(),
+      events,
+      log: memoryLog(),
+      isCancelled: async () => false,
+    },
   );
   const judgeInput = () => {
     const [judgeCall] = sim.state.listRequests({ model: judgeModel });
@@ -162,7 +165,7 @@ describe("the judge's input from real panelists", () => {
       const f = fusion([file], { stream });
       sim.state.setScript(f.writerModel, { reply });
       const ports = {
-        upstream,
+        upstream: simulated.upstream,
         events: f.events,
         log: memoryLog(),
         isCancelled: async () => false,

@@ -1,8 +1,6 @@
-import { UpstreamClient } from "@fusion/llm-client";
 import type { Script } from "@fusion/simulator";
-import { useSimulator } from "@fusion/simulator/test-support";
 import { emptyServerToolUse, emptyUsage, type PanelResult } from "@fusion/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { crashedPanelResult } from "../panel/panel-failure.ts";
 import {
   FakeTools,
@@ -12,16 +10,12 @@ import {
   settingsFor,
   uniqueModel,
   usageOf,
+  useSimulatedUpstream,
 } from "../test-support.ts";
 import { type JudgeInput, type JudgePorts, runJudge } from "./run-judge.ts";
 
-const sim = useSimulator();
-let upstream: UpstreamClient;
-
-beforeAll(() => {
-  upstream = new UpstreamClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
-});
-afterAll(() => upstream.close());
+const simulated = useSimulatedUpstream();
+const { sim } = simulated;
 
 function answer(model: string, urls: string[] = []): PanelResult {
   return {
@@ -69,7 +63,7 @@ function judge(script: Script | undefined, results: PanelResult[], overrides: Pa
   let repairs = 0;
   let cancelled = false;
   const ports: JudgePorts = {
-    upstream,
+    upstream: simulated.upstream,
     tools: new FakeTools(),
     events,
     log: memoryLog(),

@@ -1,8 +1,6 @@
-import { UpstreamClient } from "@fusion/llm-client";
 import type { Script } from "@fusion/simulator";
-import { useSimulator } from "@fusion/simulator/test-support";
 import type { ChatMessage } from "@fusion/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PANEL_SYSTEM_PROMPT } from "../prompts.ts";
 import type { StagePorts } from "../stage-ports.ts";
 import {
@@ -13,16 +11,12 @@ import {
   settingsFor,
   uniqueModel,
   usageOf,
+  useSimulatedUpstream,
 } from "../test-support.ts";
 import { type PanelistInput, runPanelist } from "./run-panelist.ts";
 
-const sim = useSimulator();
-let upstream: UpstreamClient;
-
-beforeAll(() => {
-  upstream = new UpstreamClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
-});
-afterAll(() => upstream.close());
+const simulated = useSimulatedUpstream();
+const { sim } = simulated;
 
 const conversation: ChatMessage[] = [{ role: "user", content: "Is nuclear power cheap?" }];
 
@@ -44,7 +38,7 @@ function panelist(script: Script, overrides: Partial<PanelistInput> = {}) {
   const log = memoryLog();
   let cancelled = false;
   const ports: StagePorts = {
-    upstream,
+    upstream: simulated.upstream,
     tools,
     events,
     log,

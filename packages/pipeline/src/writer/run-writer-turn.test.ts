@@ -1,6 +1,5 @@
 import { type CallOptions, UpstreamClient, UpstreamError } from "@fusion/llm-client";
 import type { Script } from "@fusion/simulator";
-import { useSimulator } from "@fusion/simulator/test-support";
 import {
   type AssistantTurn,
   emptyUsage,
@@ -12,7 +11,7 @@ import {
   turnJobSchema,
   type Usage,
 } from "@fusion/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deliberateInProcess } from "../in-process/deliberate.ts";
 import { stageOf } from "../stages.ts";
 import {
@@ -24,6 +23,7 @@ import {
   settingsFor,
   uniqueModel,
   usageOf,
+  useSimulatedUpstream,
 } from "../test-support.ts";
 import { CAPPED } from "./decision.ts";
 import { runWriterTurn } from "./run-writer-turn.ts";
@@ -56,13 +56,8 @@ class CallsFusionAgain extends UpstreamClient {
   }
 }
 
-const sim = useSimulator();
-let upstream: UpstreamClient;
-
-beforeAll(() => {
-  upstream = new UpstreamClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
-});
-afterAll(() => upstream.close());
+const simulated = useSimulatedUpstream();
+const { sim } = simulated;
 
 const question = "Compare the pros and cons of nuclear power.";
 let fusionSeq = 0;
@@ -79,7 +74,11 @@ function cannedJudge(judgeModel: string): JudgeResult {
 
 type Await = (turn: TurnJobData) => Promise<FusionWait>;
 
-function writer(script: Script, turn: Partial<TurnJobInput> = {}, client: UpstreamClient = upstream) {
+function writer(
+  script: Script,
+  turn: Partial<TurnJobInput> = {},
+  client: UpstreamClient = simulated.upstream,
+) {
   const model = uniqueModel("writer");
   const panel = [uniqueModel("panel"), uniqueModel("panel")];
   const judgeModel = uniqueModel("judge");

@@ -3,9 +3,9 @@
  * as OpenRouter returns it, never in the content, and the writer's decision keeps it for the call that
  * writes the answer.
  */
-import { type Upstream, UpstreamClient } from "@fusion/llm-client";
+import type { Upstream } from "@fusion/llm-client";
 import { startScriptedUpstream } from "@fusion/llm-client/test-support";
-import { readRecording, useSimulator } from "@fusion/simulator/test-support";
+import { readRecording } from "@fusion/simulator/test-support";
 import {
   type ChatMessage,
   emptyUsage,
@@ -15,19 +15,14 @@ import {
   type TurnJobInput,
   turnJobSchema,
 } from "@fusion/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stageOf } from "../stages.ts";
-import { MemorySink, memoryLog, settingsFor, uniqueModel } from "../test-support.ts";
+import { MemorySink, memoryLog, settingsFor, uniqueModel, useSimulatedUpstream } from "../test-support.ts";
 import { runWriterTurn } from "./run-writer-turn.ts";
 import type { FusionWait, WriterPorts } from "./writer-ports.ts";
 
-const sim = useSimulator();
-let upstream: UpstreamClient;
-
-beforeAll(() => {
-  upstream = new UpstreamClient({ baseUrl: `${sim.url}/v1`, maxRetries: 0 });
-});
-afterAll(() => upstream.close());
+const simulated = useSimulatedUpstream();
+const { sim } = simulated;
 
 type Delta = {
   content?: string | null;
@@ -81,7 +76,7 @@ const question = "What is 2 + 2?";
 let seq = 0;
 
 /** A writer's turn on `client`, with ports that keep what it saves and writes. */
-function writerTurn(model: string, turn: Partial<TurnJobInput>, client: Upstream = upstream) {
+function writerTurn(model: string, turn: Partial<TurnJobInput>, client: Upstream = simulated.upstream) {
   const judgeModel = uniqueModel("judge");
   const data = turnJobSchema.parse({
     fusionId: `gen-fusion-reasoning-${++seq}`,

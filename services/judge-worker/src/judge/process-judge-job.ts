@@ -1,12 +1,6 @@
 import type { ToolExecutor } from "@fusion/llm-client";
 import { runJudge } from "@fusion/pipeline";
-import {
-  isCancelled,
-  loadJudgeJob,
-  metrics,
-  type WorkerRuntime,
-  withFusionToolBudget,
-} from "@fusion/runtime";
+import { innerStagePorts, loadJudgeJob, metrics, type WorkerRuntime } from "@fusion/runtime";
 import type { JudgeResult, StoredJudgeJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 import { readPanelResults } from "./panel-results.ts";
@@ -33,15 +27,7 @@ export function createJudgeJobProcessor(
       return await runJudge(
         { ...data, results, structuredOutput: options.structuredOutput, timeoutMs: options.timeoutMs },
         {
-          upstream: runtime.upstream,
-          tools: withFusionToolBudget(tools, runtime.redis, data.fusionId, {
-            limit: runtime.env.MAX_TOOL_CALLS_PER_FUSION,
-          }),
-          events: runtime.events,
-          log,
-          signal: cancel.signal,
-          isCancelled: () => isCancelled(runtime.redis, data.fusionId),
-          headers: runtime.innerHeaders,
+          ...innerStagePorts(runtime, tools, data.fusionId, log, cancel.signal),
           onRepair: () => metrics.judgeRepairs.inc(),
         },
       );
