@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure this machine can run the project: Node >= 22.18 (installs Node 24 from the npm registry
-# into .tooling/ when the machine's is older), pnpm (the version in package.json), and the workspace's
-# dependencies from the lockfile. Sourced by scripts/start.sh, scripts/test.sh and .ci/run.
+# into .tooling/ when the machine's is older), pnpm (the version in package.json), the workspace's
+# dependencies from the lockfile, and the lab page's build. Sourced by scripts/start.sh, scripts/test.sh
+# and .ci/run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,5 +44,13 @@ cd "$ROOT"
 if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   log "installing dependencies (frozen lockfile)"
   CI=true pnpm install --frozen-lockfile --prefer-offline >&2
+fi
+# The lab page (packages/lab) is served from its build: build it when there is none, or when a source
+# is newer than it (a cheap check: find stops at the first newer file).
+LAB="$ROOT/packages/lab"
+if [ ! -f "$LAB/dist/index.html" ] || [ -n "$(find "$LAB/src" "$LAB/index.html" "$LAB/package.json" "$LAB"/vite.config.* \
+    "$ROOT/packages/wire/src" "$ROOT/pnpm-lock.yaml" -newer "$LAB/dist/index.html" -print -quit 2>/dev/null)" ]; then
+  log "building the lab page (packages/lab/dist)"
+  pnpm --filter @fusion/lab build >&2
 fi
 log "node $(node --version), pnpm $(pnpm --version)"

@@ -6,6 +6,9 @@
  *   REDIS_CLUSTER_NODES set                       → every service uses that Redis Cluster; nothing spawned.
  *   No UPSTREAM_API_KEY / OPENROUTER_API_KEY      → runs the bundled simulator as the upstream
  *                                                   (unless FUSION_CONFIG names the providers).
+ *
+ * Once the gateway answers it prints the API's and the lab's addresses. The services' logs are readable
+ * lines when stdout is a terminal, their JSON otherwise; LOG_FORMAT=json or pretty chooses.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,11 +17,25 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { chooseLogFormat, type LogFormat, prettyLogLines } from "./lib/log-format.ts";
 import { Supervisor } from "./lib/supervisor.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const node = process.execPath;
-const supervisor = new Supervisor();
+const terminal = process.stdout.isTTY === true;
+const color = terminal && !process.env.NO_COLOR;
+let logFormat: LogFormat;
+try {
+  logFormat = chooseLogFormat(process.env.LOG_FORMAT, terminal);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
+// The services always write JSON; in a terminal (or with LOG_FORMAT=pretty) it is shown as readable lines.
+const supervisor = new Supervisor({
+  color,
+  ...(logFormat === "pretty" ? { formatLine: prettyLogLines({ colorize: color }) } : {}),
+});
 const extras: Array<() => Promise<void>> = [];
 const env: NodeJS.ProcessEnv = {};
 
@@ -156,6 +173,22 @@ async function resolveUpstream(): Promise<void> {
   extras.push(() => stopChild(child));
 }
 
+/** The addresses to open, once the gateway answers (so they come after its start-up lines), or after a minute. */
+async function announce(base: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const up = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  say(`Fusion API: ${base}/api/v1 — try: curl ${base}/readyz`);
+  const labOff = ["false", "0", "no", "off"].includes(process.env.LAB_ENABLED?.trim() ?? "");
+  if (!labOff) say(`Fusion lab: ${base}/lab`);
+}
+
 async function main() {
   await resolveRedis();
   await resolveUpstream();
@@ -173,7 +206,7 @@ async function main() {
       env: { ...env, PORT: port },
     });
   }
-  say(`gateway on http://127.0.0.1:${port} — try: curl http://127.0.0.1:${port}/readyz`);
+  void announce(`http://127.0.0.1:${port}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

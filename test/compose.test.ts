@@ -188,6 +188,22 @@ describe("Dockerfile", () => {
     expect(sources).toEqual(expect.arrayContaining(["packages ./packages", "services ./services"]));
   });
 
+  it("builds the lab page in a stage of its own and puts only its dist in the image", () => {
+    const build = steps.findIndex(
+      (s) => s.op === "RUN" && s.args.includes("pnpm --filter @fusion/lab build"),
+    );
+    expect(build, "no RUN builds @fusion/lab").toBeGreaterThan(-1);
+    const stageName = (from: { args: string } | undefined) => from?.args.split(/\s+/).at(-1);
+    const labStage = stageName(steps.slice(0, build).findLast((s) => s.op === "FROM"));
+    expect(labStage).not.toBe(stageName(froms.at(-1)));
+    expect(runtime).toContainEqual({
+      op: "COPY",
+      args: `--from=${labStage} /app/packages/lab/dist ./packages/lab/dist`,
+    });
+    // The gateway serves it unless told not to.
+    expect(service("gateway").environment?.LAB_ENABLED).toContain("LAB_ENABLED:-true");
+  });
+
   it("starts the gateway by default and checks health with a script that exists", () => {
     const cmd = runtime.find((s) => s.op === "CMD");
     expect(JSON.parse(cmd?.args ?? "[]")).toEqual(["node", serviceEntries.gateway]);

@@ -212,6 +212,39 @@ describe("services on a Redis Cluster", () => {
     expect(stack.logs).toMatch(/client went away: cancelling the fusion/);
   });
 
+  it("lists the key's fusions and cancels one on request: the index and each fusion's keys sit in different slots", async () => {
+    const slow = uniqueModel("slow");
+    await sim.control.script(slow, { latencyMs: 20_000 });
+    const res = await post({
+      model: "openrouter/fusion",
+      stream: true,
+      messages: [{ role: "user", content: "list and cancel me" }],
+      plugins: [{ id: "fusion", analysis_models: [slow], model: uniqueModel("judge"), tools: [] }],
+      fusion: { progress: "full", resume_grace_ms: 30_000 },
+    });
+    const fusionId = fusionIdOf(res);
+    const reading = readSseFrames(res);
+    const auth = { authorization: `Bearer ${stack.apiKey}` };
+    const listed = (await (
+      await fetch(`${stack.gatewayUrl(1)}/api/v1/fusions`, { headers: auth })
+    ).json()) as {
+      data: Array<{ id: string; prompt: string }>;
+    };
+    expect(listed.data[0]).toMatchObject({ id: fusionId, prompt: "list and cancel me" });
+    // Every fusion of the suite so far, newest first.
+    expect(listed.data.map((f) => f.id)).toEqual([...fusionIds].reverse());
+
+    const cancelled = await fetch(`${stack.gatewayUrl(1)}/api/v1/fusions/${fusionId}/cancel`, {
+      method: "POST",
+      headers: auth,
+    });
+    expect(await cancelled.json()).toMatchObject({ id: fusionId, status: "cancelled" });
+    const frames = await reading;
+    expect(frames.at(-1)?.data).toBe("[DONE]");
+    expect(frames.some((f) => f.data?.includes('"code":"cancelled"'))).toBe(true);
+    expect(await sim.control.requests({ model: slow })).toHaveLength(1);
+  });
+
   it("spreads fusions over the masters, each fusion's keys together; the queues sit on one master", async () => {
     // More small fusions until at least two masters hold fusion keys (each id hashes to one of 16384 slots).
     const owners = new Map<string, number>();

@@ -51,12 +51,16 @@ const baseEnv = { HOME: process.env.HOME ?? "/tmp", PORT: "18080" };
 describe("the start command without a Redis", () => {
   it("spawns redis-server from PATH on a free port when nothing answers on the default", async () => {
     const { output, code } = await startIsolated(
-      { ...baseEnv, PATH: process.env.PATH },
+      // LOG_FORMAT=pretty: readable lines although the output is a pipe.
+      { ...baseEnv, PATH: process.env.PATH, LOG_FORMAT: "pretty" },
       // All three services must have said they are up before Ctrl-C, in whatever order they start.
       /^(?=[\s\S]*judge worker ready)(?=[\s\S]*panel worker ready)(?=[\s\S]*gateway listening)/,
     );
     expect(output).toMatch(/started an embedded redis-server at redis:\/\/127\.0\.0\.1:\d+/);
-    expect(output).toMatch(/gateway listening/);
+    expect(output).toMatch(
+      /^gateway\s+\| \[\d\d:\d\d:\d\d\.\d{3}\] INFO: gateway listening \{"host":"127\.0\.0\.1",/m,
+    );
+    expect(output).not.toMatch(/"msg":/);
     expect(code).toBe(0);
   });
 

@@ -86,6 +86,26 @@ describe("the start command", () => {
     expect(output).toMatch(/judge-worker\s+\| /);
   });
 
+  it("prints the API's and the lab's addresses, and serves the lab there", async () => {
+    const printed = async () => {
+      const deadline = Date.now() + 15_000;
+      while (!/Fusion lab: /.test(output) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      return output;
+    };
+    expect(await printed()).toMatch(new RegExp(`Fusion API: http://127\\.0\\.0\\.1:${port}/api/v1`));
+    const lab = /Fusion lab: (http:\/\/\S+)/.exec(output)?.[1];
+    expect(lab).toBe(`http://127.0.0.1:${port}/lab`);
+    const res = await fetch(lab ?? "");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+  });
+
+  it("passes the services' logs on as JSON lines when its output is not a terminal", () => {
+    const listening = output.split("\n").find((line) => line.includes('"msg":"gateway listening"'));
+    expect(listening).toMatch(/^gateway\s+\| \{"level":"info",/);
+  });
+
   it("answers the README's fusion request from the simulator", async () => {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/chat/completions`, {
       method: "POST",

@@ -63,7 +63,7 @@ export function forcedTurn(request: FusionRequest, fusionId: string): TurnJobDat
   return turnJobSchema.parse({
     fusionId,
     requestId: fusionId,
-    emitProgress: false,
+    progress: "none",
     mode: "forced",
     stream: request.stream === true,
     includeUsage: request.stream_options?.include_usage === true,

@@ -121,6 +121,27 @@ describe("buildImportGraph", () => {
     ]);
   });
 
+  it("reads .tsx files (JSX) and resolves imports of them, with or without the extension", () => {
+    tree = writeFixtureTree({
+      "packages/page/src/main.tsx":
+        'import { App } from "./app";\nimport "./card.jsx";\nimport { Icons } from "./icons";\nrender(<App />);\n',
+      "packages/page/src/app.tsx":
+        'import type { Chat } from "@fusion/wire";\nexport const App = () => <div />;\n',
+      "packages/page/src/card.tsx": "export const Card = () => <p />;\n",
+      "packages/page/src/icons/index.tsx": "export const Icons = () => <svg />;\n",
+      "packages/wire/package.json": manifest("@fusion/wire"),
+      "packages/wire/src/index.ts": "export type Chat = string;\n",
+    });
+    const graph = buildImportGraph(tree.root);
+    expect(graph.parseErrors).toEqual([]);
+    expect(graph.edges.map(({ from, to, kind }) => [from, to, kind])).toEqual([
+      ["packages/page/src/app.tsx", "packages/wire/src/index.ts", "type"],
+      ["packages/page/src/main.tsx", "packages/page/src/app.tsx", "value"],
+      ["packages/page/src/main.tsx", "packages/page/src/card.tsx", "value"],
+      ["packages/page/src/main.tsx", "packages/page/src/icons/index.tsx", "value"],
+    ]);
+  });
+
   it("lists a file that does not parse instead of failing", () => {
     tree = writeFixtureTree({ "src/bad.ts": "export const = ;\n", "src/good.ts": "export const ok = 1;\n" });
     const graph = buildImportGraph(tree.root);

@@ -78,7 +78,15 @@ export function parseImports(fileName: string, source: string): ImportSite[] {
 
 function resolveRelative(root: string, from: string, specifier: string): string | undefined {
   const base = posix.normalize(posix.join(posix.dirname(from), specifier));
-  const candidates = [base, `${base}.ts`, base.replace(/\.(m?js)$/, ".ts"), `${base}/index.ts`];
+  const candidates = [
+    base,
+    `${base}.ts`,
+    `${base}.tsx`,
+    base.replace(/\.(m?js)$/, ".ts"),
+    base.replace(/\.jsx$/, ".tsx"),
+    `${base}/index.ts`,
+    `${base}/index.tsx`,
+  ];
   return candidates.find((candidate) => !candidate.startsWith("..") && isFile(root, candidate));
 }
 
@@ -93,7 +101,7 @@ function workspacePackageOf(
   return undefined;
 }
 
-/** Builds the import graph of every .ts file under root; bare specifiers outside the workspace are left out. */
+/** Builds the import graph of every .ts and .tsx file under root; bare specifiers outside the workspace are left out. */
 export function buildImportGraph(root: string): ImportGraph {
   const files = listTsFiles(root);
   const packages = readWorkspacePackages(root);

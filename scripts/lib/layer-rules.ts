@@ -15,6 +15,7 @@ const libraries = [
   "@fusion/web-tools",
   "@fusion/simulator",
   "@fusion/testing",
+  "@fusion/lab",
 ];
 const serviceImports = [
   "@fusion/wire",
@@ -38,7 +39,9 @@ export const fusionLayers: LayerPolicy = {
     "@fusion/web-tools": ["@fusion/wire", "@fusion/llm-client"],
     "@fusion/simulator": ["@fusion/wire"],
     "@fusion/testing": [],
-    "@fusion/gateway": serviceImports,
+    // The page's code uses wire's types; the gateway takes only where its build is (`labDistDir`).
+    "@fusion/lab": ["@fusion/wire"],
+    "@fusion/gateway": [...serviceImports, "@fusion/lab"],
     "@fusion/panel-worker": serviceImports,
     "@fusion/judge-worker": serviceImports,
     "@fusion/e2e": libraries,

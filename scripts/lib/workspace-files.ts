@@ -20,11 +20,11 @@ function walk(root: string, dir: string, visit: (relPath: string) => void): void
   }
 }
 
-/** Every TypeScript source file under root (not node_modules, dot folders or declaration files), sorted. */
+/** Every TypeScript source file (`.ts`, `.tsx`) under root (not node_modules, dot folders or declaration files), sorted. */
 export function listTsFiles(root: string): string[] {
   const files: string[] = [];
   walk(root, "", (relPath) => {
-    if (relPath.endsWith(".ts") && !relPath.endsWith(".d.ts")) files.push(relPath);
+    if (/\.tsx?$/.test(relPath) && !relPath.endsWith(".d.ts")) files.push(relPath);
   });
   return files.sort();
 }

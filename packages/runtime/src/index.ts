@@ -4,6 +4,7 @@ export * from "./env/providers-from-env.ts";
 export * from "./env/worker-env.ts";
 export * from "./events/event-relay.ts";
 export * from "./events/event-writer.ts";
+export * from "./fusions/owner-index.ts";
 export * from "./ids.ts";
 export * from "./inner-stage-ports.ts";
 export * from "./jobs/conversation-store.ts";

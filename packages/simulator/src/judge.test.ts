@@ -101,4 +101,18 @@ describe("judge role", () => {
     const noTools = await judge("j", { tools: [tool("web_search")], tool_choice: "none" });
     expect(JSON.parse(noTools).consensus).toHaveLength(1);
   });
+
+  it("searches for the request its prompt quotes, not for the whole prompt", async () => {
+    const quoting = `<request>\nWhich is cheaper?\n</request>\n\nThe panel's answers:\n\n${prompt}`;
+    const first = await completion(
+      await chat(sim.url, {
+        model: "j",
+        messages: [user(quoting)],
+        response_format: schemaFormat,
+        tools: [tool("web_search")],
+      }),
+    );
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(JSON.parse(call?.function.arguments ?? "")).toEqual({ query: "Which is cheaper?" });
+  });
 });

@@ -38,6 +38,12 @@ function fetchCandidates(ctx: TurnContext): string[] {
   return [...found.filter((u) => !fetched.has(u)), ...found.filter((u) => fetched.has(u))];
 }
 
+/** What a model searches for: the question, or the request a judge's prompt quotes (not the answers after it). */
+function searchQuery(text: string): string {
+  const quoted = /<request>\s*([\s\S]*?)\s*<\/request>/.exec(text)?.[1];
+  return (quoted || text).slice(0, 100);
+}
+
 /** One tool-calling turn of the web tool loop. */
 export function webToolTurn(ctx: TurnContext): Turn {
   const { req, script } = ctx;
@@ -46,7 +52,7 @@ export function webToolTurn(ctx: TurnContext): Turn {
   const hasFetch = req.tools.includes(WEB_FETCH_TOOL);
   const search = hasSearch && (step % 2 === 0 || !hasFetch);
   const count = script.parallelTools ?? 1;
-  const query = lastUserText(req).slice(0, 100);
+  const query = searchQuery(lastUserText(req));
   const calls: { name: string; arguments: string | object }[] = [];
   if (step === 0 && hasFetch && script.fetchUrls) {
     for (let copy = 0; copy < (script.fetchRepeat ?? 1); copy++) {

@@ -1,3 +1,10 @@
+export {
+  type BrowserFixture,
+  describeA11yViolations,
+  launchBrowser,
+  saveScreenshot,
+  seriousA11yViolations,
+} from "./browser.ts";
 export { freePort } from "./free-port.ts";
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver.ts";
 export { type RedisFixture, startRedis, startRedisServer } from "./redis.ts";

@@ -57,6 +57,18 @@ describe("chatRequestSchema: valid requests", () => {
     const parsed = chatRequestSchema.parse({ model: "a/b", messages, top_k: 40, provider: { order: ["x"] } });
     expect(parsed).toMatchObject({ top_k: 40, provider: { order: ["x"] } });
   });
+
+  it.each([true, false, "full", null])(
+    "accepts fusion.progress %j beside other fusion options",
+    (progress) => {
+      const parsed = chatRequestSchema.parse({
+        model: "a/b",
+        messages,
+        fusion: { progress, resume_grace_ms: 30_000 },
+      });
+      expect(parsed.fusion).toEqual({ progress, resume_grace_ms: 30_000 });
+    },
+  );
 });
 
 describe("chatRequestSchema: invalid requests", () => {
@@ -142,6 +154,17 @@ describe("chatRequestSchema: invalid requests", () => {
   it("rejects a tools entry of an unknown shape", () => {
     const paths = issuePaths({ model: "a/b", messages, tools: [{ type: "code_interpreter" }] });
     expect(paths[0]).toMatch(/^tools\.0/);
+  });
+
+  it.each(["events", "FULL", 1, "true", {}])("rejects fusion.progress %j", (progress) => {
+    const result = chatRequestSchema.safeParse({ model: "a/b", messages, fusion: { progress } });
+    expect(result.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([
+      ["fusion.progress", 'must be true, false or "full"'],
+    ]);
+  });
+
+  it("rejects fusion options that are not an object", () => {
+    expect(issuePaths({ model: "a/b", messages, fusion: "full" })).toEqual(["fusion"]);
   });
 
   it("rejects n=2", () => {

@@ -81,6 +81,17 @@ export const toolChoiceSchema = z.union([
 ]);
 
 /**
+ * Our own options of a request, `"fusion": {...}`, which never reach the upstream. `progress`: `true`
+ * sends the fusion's progress as named `fusion.progress` events, `"full"` adds the panelists' and the
+ * judge's text as it is written (see `ProgressLevel`); anything else is refused. The gateway checks
+ * `resume_grace_ms` itself.
+ */
+export const fusionOptionsSchema = z.looseObject({
+  progress: z.union([z.boolean(), z.literal("full")], { error: 'must be true, false or "full"' }).nullish(),
+});
+export type FusionOptions = z.infer<typeof fusionOptionsSchema>;
+
+/**
  * An inbound chat-completions request. Known fields are checked; everything else is kept and passed
  * through to the upstream untouched.
  */
@@ -108,6 +119,7 @@ const baseChatRequestSchema = z.looseObject({
   max_tokens: z.number().int().min(1).optional(),
   max_completion_tokens: z.number().int().min(1).optional(),
   n: z.literal(1, "only n=1 is supported").optional(),
+  fusion: fusionOptionsSchema.nullish(),
 });
 
 /** Reports each fusion plugin or tool whose `preset` the catalog does not know, at its path. */

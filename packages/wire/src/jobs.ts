@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { chatMessageSchema } from "./chat.ts";
 import { fusionSettingsSchema } from "./chat-request.ts";
+import { progressLevelSchema } from "./progress.ts";
 import { writerDecisionSchema, writerRequestSchema } from "./writer-request.ts";
 
 /**
@@ -11,8 +12,12 @@ import { writerDecisionSchema, writerRequestSchema } from "./writer-request.ts";
 const requestContext = {
   fusionId: z.string(),
   requestId: z.string(),
-  /** Write progress events to the fusion's stream (only a streaming client reads them). */
-  emitProgress: z.boolean().default(false),
+  /**
+   * The progress the stages write to the fusion's stream (only a streaming client reads it). Jobs
+   * stored before levels carried `emitProgress: boolean` instead; the runtime's loaders read that as
+   * `events` or `none` (`withProgressLevel`).
+   */
+  progress: progressLevelSchema.default("none"),
 };
 
 /** What the panel deliberates on: the caller's conversation and the question; each stage builds its own prompt. */

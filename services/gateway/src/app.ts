@@ -1,3 +1,4 @@
+import { labDistDir } from "@fusion/lab";
 import type { KeyLimits } from "@fusion/runtime";
 import type { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -14,9 +15,12 @@ import { httpTracing } from "./observability/http-tracing.ts";
 import { requestBodyLimit } from "./request/body-limit.ts";
 import { requireJsonBody } from "./request/require-json.ts";
 import { chatCompletionsRoute } from "./routes/chat-completions.ts";
+import { fusionCancelRoute } from "./routes/fusion-cancel.ts";
 import { fusionStatusRoute } from "./routes/fusion-status.ts";
 import { fusionStreamRoute } from "./routes/fusion-stream.ts";
+import { fusionsListRoute } from "./routes/fusions-list.ts";
 import { healthzRoute } from "./routes/healthz.ts";
+import { labRoutes } from "./routes/lab.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { modelsRoute } from "./routes/models.ts";
 import { readyzRoute } from "./routes/readyz.ts";
@@ -39,6 +43,9 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
     app.route(ADMIN_BASE, adminRoutes({ key, queues: deps.queues, redis: deps.redis, readOnly }));
   }
 
+  // The lab page is public (LAB_ENABLED=false: /lab is 404); the API it calls checks the key.
+  if (deps.env.LAB_ENABLED) app.route("/", labRoutes({ distDir: labDistDir, logger: deps.logger }));
+
   const { keyLimits } = deps;
   const ownerId = ownerIds(deps.redis, deps.env.OWNER_ID_SECRET);
   for (const base of ["/api/v1", "/v1"]) app.route(base, apiRoutes(deps, keyLimits, ownerId));
@@ -48,7 +55,10 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
   return app;
 }
 
-/** The API behind the key: `POST /chat/completions`, `GET /models`, `GET /fusions/{id}[/stream]`. */
+/**
+ * The API behind the key: `POST /chat/completions`, `GET /models`, `GET /fusions`,
+ * `GET /fusions/{id}[/stream]`, `POST /fusions/{id}/cancel`.
+ */
 function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits, ownerId: OwnerIdOf): Hono<AppEnv> {
   const api = factory.createApp();
   api.use(
@@ -61,5 +71,7 @@ function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits, ownerId: OwnerIdOf):
   api.route("/", modelsRoute(deps));
   api.route("/", fusionStatusRoute(deps));
   api.route("/", fusionStreamRoute(deps));
+  api.route("/", fusionsListRoute(deps));
+  api.route("/", fusionCancelRoute(deps));
   return api;
 }

@@ -80,6 +80,8 @@ export const gatewayEnvSchema = commonEnvSchema.extend({
     .transform((v) => v?.trim() || undefined),
   /** The dashboard only looks (no retry, clean, pause, add or obliterate) unless this is false. */
   ADMIN_QUEUES_READ_ONLY: envBoolean(true),
+  /** Serve the lab page at /lab (public; the API it calls still checks the key); false: /lab is 404. */
+  LAB_ENABLED: envBoolean(true),
   /** Grace period for open streams on SIGTERM. */
   SHUTDOWN_GRACE_MS: envInt(30_000, 0),
 });

@@ -5,6 +5,23 @@ export interface ToolResult {
   ok: boolean;
   content: string;
   urls: Array<{ url: string; title?: string }>;
+  /** Why a failed call failed, in a few words (else read from `content`'s `{"error": ...}`). */
+  error?: string;
+}
+
+/** Longest reason `toolError` gives. */
+const MAX_ERROR_CHARS = 300;
+
+/** Why a tool call failed, short: its `error`, else the `error` of its JSON content, else the content. */
+export function toolError(result: ToolResult): string {
+  if (result.error) return result.error.slice(0, MAX_ERROR_CHARS);
+  try {
+    const parsed = JSON.parse(result.content) as { error?: unknown };
+    if (typeof parsed.error === "string") return parsed.error.slice(0, MAX_ERROR_CHARS);
+  } catch {
+    // Not JSON: the content itself says why.
+  }
+  return result.content.slice(0, MAX_ERROR_CHARS) || "the tool failed";
 }
 
 /** What runs the web tools; implemented by @fusion/web-tools. */

@@ -1,7 +1,8 @@
 import type { AssistantTurn, ChatMessage, Usage, WebToolName } from "@fusion/wire";
 import { addUsage, emptyServerToolUse, type ServerToolUse } from "@fusion/wire";
+import { describeFailure } from "../upstream/describe-failure.ts";
 import { assistantMessage, type CallOptions, type Upstream } from "../upstream/index.ts";
-import type { ToolExecutor } from "./tool-executor.ts";
+import { type ToolExecutor, type ToolResult, toolError } from "./tool-executor.ts";
 import { traceToolCall } from "./tool-tracing.ts";
 import { DEFAULT_MAX_TOOL_CALLS_PER_TURN, overTurnCapResult } from "./turn-call-cap.ts";
 
@@ -17,8 +18,27 @@ export interface ToolLoopInput {
   body?: Record<string, unknown>;
   call?: CallOptions;
   onToolCall?: (call: { name: string; arguments: string }) => void;
+  /** Called when a tool call that ran has finished: how long it took, and why it failed when it did. */
+  onToolResult?: (call: { name: string; arguments: string }, result: ToolCallOutcome) => void;
   /** Called after every upstream call with that call's usage, so a caller can count what a failed loop spent. */
   onUsage?: (usage: Usage) => void;
+  /**
+   * Given: every call streams, and each piece of the answer's text is told with its step (0 for the
+   * first call, one more after each tool-calling turn). Absent: the calls are not streamed.
+   */
+  onTextDelta?: (text: string, step: number) => void;
+  /**
+   * Given with `onTextDelta`: a call that fails (retryably) after its text began is started over, and
+   * this says that the step's text told so far is void. Absent: such a call fails the loop.
+   */
+  onTextReset?: (step: number) => void;
+}
+
+/** How a tool call that ran went: its latency, and a short reason when it failed. */
+export interface ToolCallOutcome {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
 }
 
 export interface ToolLoopOutput {
@@ -37,7 +57,7 @@ export interface ToolLoopOutput {
  * `tools.maxCallsPerTurn` run; the others are answered with a tool error and never reach the tools.
  */
 export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput> {
-  const { client, tools, model, toolNames, maxSteps, call } = input;
+  const { tools, model, toolNames, maxSteps, call } = input;
   const messages: ChatMessage[] = [...input.messages];
   const definitions = toolNames.length ? tools.definitions(toolNames) : [];
   const usages: Usage[] = [];
@@ -53,7 +73,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
       body.tools = definitions;
       body.tool_choice = mustAnswer ? "none" : "auto";
     }
-    const { turn } = await client.complete(body, call);
+    const turn = await callModel(input, body, steps);
     usages.push(turn.usage);
     input.onUsage?.(turn.usage);
     if (mustAnswer || turn.toolCalls.length === 0) {
@@ -65,10 +85,24 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
     const results = await Promise.all(
       turn.toolCalls.map(async (tc, index) => {
         if (index >= perTurn) return { tc, result: overTurnCapResult(tc.function.name, perTurn) };
-        input.onToolCall?.({ name: tc.function.name, arguments: tc.function.arguments });
-        const result = await traceToolCall(tc.function.name, tc.function.arguments, () =>
-          tools.execute(tc.function.name, tc.function.arguments, call?.signal),
-        );
+        const asked = { name: tc.function.name, arguments: tc.function.arguments };
+        input.onToolCall?.(asked);
+        const started = performance.now();
+        const latency = () => Math.round(performance.now() - started);
+        let result: ToolResult;
+        try {
+          result = await traceToolCall(asked.name, asked.arguments, () =>
+            tools.execute(asked.name, asked.arguments, call?.signal),
+          );
+        } catch (err) {
+          input.onToolResult?.(asked, { ok: false, latencyMs: latency(), error: describeFailure(err) });
+          throw err;
+        }
+        input.onToolResult?.(asked, {
+          ok: result.ok,
+          latencyMs: latency(),
+          ...(result.ok ? {} : { error: toolError(result) }),
+        });
         return { tc, result };
       }),
     );
@@ -81,4 +115,15 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
       messages.push({ role: "tool", tool_call_id: tc.id, content: result.content });
     }
   }
+}
+
+/** One call of the loop: streamed when the caller takes the text as it comes, else one completion. */
+async function callModel(input: ToolLoopInput, body: Record<string, unknown>, step: number) {
+  const { client, call, onTextDelta, onTextReset } = input;
+  if (!onTextDelta) return (await client.complete(body, call)).turn;
+  return client.streamTurn(body, {
+    ...call,
+    onText: (text) => onTextDelta(text, step),
+    ...(onTextReset ? { onRestart: () => onTextReset(step) } : {}),
+  });
 }

@@ -22,6 +22,13 @@ export interface StreamTurnOptions extends CallOptions {
   onText?: (text: string, chunk: ChatCompletionChunk) => void;
   /** Called with each reasoning text delta (`reasoning`, `reasoning_content` or thinking parts). */
   onReasoning?: (text: string, chunk: ChatCompletionChunk) => void;
+  /**
+   * Given when the caller can take back what its callbacks received: a retryable failure after the
+   * first chunk then restarts the call (with backoff, at most the client's retries), calling this
+   * first, instead of failing it. Without it a stream fails once a chunk has arrived (its text may
+   * have reached a client already).
+   */
+  onRestart?: (info: RetryInfo) => void;
 }
 
 export interface ProxyResponse {

@@ -14,7 +14,7 @@ import {
   httpError,
   isRecord,
   toUpstreamError,
-  type UpstreamError,
+  UpstreamError,
 } from "./errors.ts";
 import { endToEndHeaders, errorBodyCap, headerValue, readCapped, release } from "./response-body.ts";
 import { parseRetryAfter, retryDelayMs, sleep } from "./retry.ts";
@@ -157,16 +157,39 @@ export class UpstreamClient {
     }
   }
 
-  /** Consumes `stream()` through a TurnAssembler, calling onReasoning and onText per delta; returns the turn. */
+  /**
+   * Consumes `stream()` through a TurnAssembler, calling onReasoning and onText per delta; returns the
+   * turn. With `onRestart`, a retryable failure after the first chunk starts the call over (see
+   * `StreamTurnOptions.onRestart`); each restart counts against the client's retries.
+   */
   async streamTurn(body: Record<string, unknown>, options: StreamTurnOptions = {}): Promise<AssistantTurn> {
-    const { onText, onReasoning, ...callOptions } = options;
-    const assembler = new TurnAssembler(modelOf(body) ?? "");
-    for await (const chunk of this.stream(body, callOptions)) {
-      const { content, reasoning } = assembler.push(chunk);
-      if (reasoning !== undefined && onReasoning) onReasoning(reasoning, chunk);
-      if (content !== undefined && onText) onText(content, chunk);
+    const { onText, onReasoning, onRestart, ...callOptions } = options;
+    const model = modelOf(body);
+    for (let restarts = 0; ; restarts++) {
+      const assembler = new TurnAssembler(model ?? "");
+      let received = false;
+      try {
+        for await (const chunk of this.stream(body, callOptions)) {
+          received = true;
+          const { content, reasoning } = assembler.push(chunk);
+          if (reasoning !== undefined && onReasoning) onReasoning(reasoning, chunk);
+          if (content !== undefined && onText) onText(content, chunk);
+        }
+        return assembler.result();
+      } catch (err) {
+        const restartable =
+          onRestart &&
+          received &&
+          err instanceof UpstreamError &&
+          err.retryable &&
+          restarts < this.#maxRetries;
+        if (!restartable) throw err;
+        const ctx = this.#context(model, callOptions);
+        const attempt = restarts + 2;
+        const delayMs = await this.#backoff(err, restarts + 1, model, callOptions, ctx);
+        onRestart({ attempt, delayMs, error: err });
+      }
     }
-    return assembler.result();
   }
 
   /**
@@ -261,13 +284,14 @@ export class UpstreamClient {
     return notEventStreamError(await readCapped(res.body, errorBodyCap), contentType, ctx);
   }
 
+  /** Waits before the next attempt (logged, told to `onRetry`); returns how long it waited. */
   async #backoff(
     error: UpstreamError,
     failedAttempt: number,
     model: string | undefined,
     options: CallOptions,
     ctx: ErrorContext,
-  ): Promise<void> {
+  ): Promise<number> {
     const delayMs = retryDelayMs(failedAttempt - 1, error.retryAfterMs, {
       retryBaseMs: this.#retryBaseMs,
       retryMaxMs: this.#retryMaxMs,
@@ -283,6 +307,7 @@ export class UpstreamClient {
     } catch {
       throw abortedError(ctx);
     }
+    return delayMs;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describeFailure } from "@fusion/llm-client";
-import type { ChatMessage, FusionSettings, JudgeResult, PanelResult } from "@fusion/wire";
+import type { ChatMessage, FusionSettings, JudgeResult, PanelResult, ProgressLevel } from "@fusion/wire";
 import { type JudgePorts, runJudge } from "../judge/run-judge.ts";
 import { crashedPanelResult } from "../panel/panel-failure.ts";
 import { runPanelist } from "../panel/run-panelist.ts";
@@ -21,7 +21,7 @@ export interface DeliberationInput {
   messages: ChatMessage[];
   question?: string;
   settings: FusionSettings;
-  emitProgress: boolean;
+  progress: ProgressLevel;
 }
 
 /**
@@ -64,7 +64,7 @@ export function deliberateInProcess(
         messages: turn.body.messages,
         question: turn.decision?.question ?? lastUserText(turn.body.messages),
         settings: turn.settings,
-        emitProgress: turn.emitProgress,
+        progress: turn.progress,
       },
       options,
       ports,

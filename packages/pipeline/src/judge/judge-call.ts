@@ -1,4 +1,9 @@
-import { assistantMessage, runToolLoop, type StructuredOutput } from "@fusion/llm-client";
+import {
+  assistantMessage,
+  runToolLoop,
+  type StructuredOutput,
+  type ToolCallOutcome,
+} from "@fusion/llm-client";
 import {
   analysisJsonSchema,
   type ChatMessage,
@@ -8,7 +13,7 @@ import {
   type ServerToolUse,
   type Usage,
 } from "@fusion/wire";
-import type { ProgressReporter } from "../progress-reporter.ts";
+import { type ProgressReporter, toolResult } from "../progress-reporter.ts";
 import { repairMessage } from "../prompts.ts";
 import type { StagePorts } from "../stage-ports.ts";
 import { type AnalysisParse, parseAnalysis } from "./judge-json.ts";
@@ -48,6 +53,15 @@ export async function callJudge(input: JudgeCallInput, ports: StagePorts): Promi
   );
   if (format) body.response_format = format;
   const call = { signal: input.signal, ...(ports.headers ? { headers: ports.headers } : {}) };
+  // At progress `full` every call streams and the judge's raw text goes out as it comes.
+  const streamed = progress.full
+    ? {
+        onTextDelta: (text: string, step: number) => progress.delta(text, step),
+        onTextReset: (step: number) => progress.reset(step),
+        onToolResult: (c: { name: string; arguments: string }, outcome: ToolCallOutcome) =>
+          progress(toolResult(c, outcome)),
+      }
+    : {};
   const loop = await runToolLoop({
     client: ports.upstream,
     tools: ports.tools,
@@ -59,19 +73,26 @@ export async function callJudge(input: JudgeCallInput, ports: StagePorts): Promi
     call,
     onToolCall: (c) => progress({ status: "tool_call", ...describeToolCall(c.name, c.arguments) }),
     onUsage: (usage) => spent.push(usage),
+    ...streamed,
   });
   let analysis = parseAnalysis(loop.turn.content);
   if (!analysis.ok) {
     ports.log.info({ error: analysis.error }, "judge JSON unusable: asking once for a repair");
     input.onRepair?.();
-    const { turn } = await ports.upstream.complete(
-      {
-        ...body,
-        model,
-        messages: [...loop.messages, assistantMessage(loop.turn), repairMessage(analysis.error)],
-      },
-      call,
-    );
+    const repair = {
+      ...body,
+      model,
+      messages: [...loop.messages, assistantMessage(loop.turn), repairMessage(analysis.error)],
+    };
+    // Streamed, the repaired reply is one step after the loop's last.
+    const step = loop.steps + 1;
+    const turn = progress.full
+      ? await ports.upstream.streamTurn(repair, {
+          ...call,
+          onText: (text) => progress.delta(text, step),
+          onRestart: () => progress.reset(step),
+        })
+      : (await ports.upstream.complete(repair, call)).turn;
     spent.push(turn.usage);
     analysis = parseAnalysis(turn.content);
   }

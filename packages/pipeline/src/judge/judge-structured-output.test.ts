@@ -70,7 +70,7 @@ async function judgeOn(
     fusionId: "gen-fusion-structured",
     messages: [{ role: "user", content: "Is nuclear power cheap?" }],
     settings: settingsFor(panel, model),
-    emitProgress: false,
+    progress: "none",
     results: panel.map(answer),
     structuredOutput: options.structuredOutput ?? true,
     timeoutMs: 10_000,

@@ -53,7 +53,7 @@ function judge(script: Script | undefined, results: PanelResult[], overrides: Pa
       results.map((r) => r.model),
       model,
     ),
-    emitProgress: true,
+    progress: "events",
     results,
     structuredOutput: true,
     timeoutMs: 10_000,
@@ -140,6 +140,29 @@ describe("runJudge", () => {
     expect(repair.at(-2)).toEqual({ role: "assistant", content: '{"consensus": ["unterminated' });
     expect(repair.at(-1)?.content).toMatch(/^Your reply could not be used: the reply holds no JSON object\./);
     expect(judged.judge).toMatchObject({ status: "ok", usage: usageOf(requests) });
+  });
+
+  it("at progress full streams the judge's raw text, its repair as the next step", async () => {
+    const j = judge({ judgeOutput: "invalid-then-valid", tokenDelayMs: 1 }, [answer(uniqueModel("a"))], {
+      progress: "full",
+    });
+    const judged = await runJudge(j.input, j.ports);
+    expect(judged.result).toMatchObject({ status: "ok", analysis: { consensus: expect.any(Array) } });
+    expect(j.requests().map((r) => r.stream)).toEqual([true, true]);
+    const progress = j.events.progress();
+    const text = (step: number) =>
+      progress
+        .filter((e) => e.status === "delta" && e.step === step)
+        .map((e) => e.text)
+        .join("");
+    expect(text(0)).toBe('{"consensus": ["unterminated');
+    // The repaired reply is the judge's JSON, as the client may show it.
+    expect(JSON.parse(text(1))).toMatchObject({ consensus: expect.any(Array) });
+    expect(progress.filter((e) => e.status !== "delta").map((e) => e.status)).toEqual([
+      "started",
+      "finished",
+    ]);
+    expect(progress.at(-1)).toMatchObject({ status: "finished", usage: judged.judge.usage });
   });
 
   it("leaves the answers without analysis when the repair is still invalid", async () => {

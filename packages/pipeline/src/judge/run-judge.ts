@@ -19,7 +19,7 @@ import { callJudge } from "./judge-call.ts";
 
 export type JudgeInput = Pick<
   JudgeJobData,
-  "fusionId" | "messages" | "question" | "settings" | "emitProgress"
+  "fusionId" | "messages" | "question" | "settings" | "progress"
 > & {
   /** The panel's results, in panel order. */
   results: PanelResult[];
@@ -56,7 +56,7 @@ export async function runJudge(input: JudgeInput, ports: JudgePorts): Promise<Ju
   const progress = progressReporter(
     ports.events,
     input.fusionId,
-    input.emitProgress,
+    input.progress,
     { stage: "judge", model: judgeModel },
     log,
   );
@@ -135,7 +135,8 @@ export async function runJudge(input: JudgeInput, ports: JudgePorts): Promise<Ju
         { error: analysis.error },
         "judge failed after repair: returning the answers without analysis",
       );
-      progress({ status: "failed", latency_ms: Date.now() - started, error: analysis.error });
+      progress({ status: "failed", latency_ms: Date.now() - started, error: analysis.error, usage });
+      await progress.flush();
       return {
         result: base,
         panel,
@@ -143,7 +144,8 @@ export async function runJudge(input: JudgeInput, ports: JudgePorts): Promise<Ju
         urls: allUrls,
       };
     }
-    progress({ status: "finished", latency_ms: Date.now() - started });
+    progress({ status: "finished", latency_ms: Date.now() - started, usage });
+    await progress.flush();
     return {
       result: { ...base, analysis: analysis.analysis },
       panel,
@@ -164,11 +166,13 @@ export async function runJudge(input: JudgeInput, ports: JudgePorts): Promise<Ju
       ? `the judge deadline (${input.timeoutMs} ms) passed`
       : describeFailure(err);
     log.warn({ reason }, "judge call failed: returning the answers without analysis");
-    progress({ status: "failed", latency_ms: Date.now() - started, error: reason });
+    const usage = addUsage(...spent);
+    progress({ status: "failed", latency_ms: Date.now() - started, error: reason, usage });
+    await progress.flush();
     return {
       result: base,
       panel,
-      judge: judgeStage("failed", started, addUsage(...spent), undefined, reason),
+      judge: judgeStage("failed", started, usage, undefined, reason),
       urls,
     };
   }

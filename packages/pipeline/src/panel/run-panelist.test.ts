@@ -1,3 +1,4 @@
+import { useScriptedUpstream } from "@fusion/llm-client/test-support";
 import type { Script } from "@fusion/simulator";
 import type { ChatMessage } from "@fusion/wire";
 import { describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ import { type PanelistInput, runPanelist } from "./run-panelist.ts";
 
 const simulated = useSimulatedUpstream();
 const { sim } = simulated;
+const scripted = useScriptedUpstream({ maxRetries: 1, retryBaseMs: 1 });
 
 const conversation: ChatMessage[] = [{ role: "user", content: "Is nuclear power cheap?" }];
 
@@ -29,7 +31,7 @@ function panelist(script: Script, overrides: Partial<PanelistInput> = {}) {
     model,
     messages: conversation,
     settings: settingsFor([model], "test/judge", ["web_search", "web_fetch"]),
-    emitProgress: true,
+    progress: "events",
     deadline: { at: Date.now() + 10_000, timeoutMs: 10_000 },
     ...overrides,
   };
@@ -102,8 +104,95 @@ describe("runPanelist", () => {
     });
   });
 
+  it("at progress full streams its calls and reports its text, tool results and usage", async () => {
+    const p = panelist({ toolSteps: 2, tokenDelayMs: 1 }, { progress: "full" });
+    const result = await runPanelist(p.input, p.ports);
+    expect(result.status).toBe("ok");
+    expect(p.requests().map((r) => r.stream)).toEqual([true, true, true]);
+
+    const progress = p.events.progress();
+    expect(progress.every((e) => e.stage === "panel" && e.index === 1 && e.model === p.model)).toBe(true);
+    expect(progress.filter((e) => e.status !== "delta").map((e) => e.status)).toEqual([
+      "started",
+      "tool_call",
+      "tool_result",
+      "tool_call",
+      "tool_result",
+      "finished",
+    ]);
+    expect(progress.find((e) => e.status === "tool_result")).toMatchObject({
+      tool: "web_search",
+      query: "Is nuclear power cheap?",
+      latency_ms: expect.any(Number),
+    });
+    // The text of its last step (2), coalesced into pieces, is its answer; it comes before `finished`.
+    const deltas = progress.filter((e) => e.status === "delta");
+    expect(deltas.every((e) => e.step === 2)).toBe(true);
+    expect(deltas.map((e) => e.text).join("")).toBe(result.content);
+    expect(progress.at(-1)).toMatchObject({ status: "finished", usage: result.usage });
+    expect(result.usage.total_tokens).toBeGreaterThan(0);
+  });
+
+  it("at progress full tells the answer as the result has it: a leading think block and outer space left out", async () => {
+    const p = panelist(
+      { toolSteps: 0, reply: "<think>Weigh both sides.</think>\n\nIt depends on the site.\n" },
+      {
+        progress: "full",
+      },
+    );
+    const result = await runPanelist(p.input, p.ports);
+    expect(result.content).toBe("It depends on the site.");
+    const deltas = p.events.progress().filter((e) => e.status === "delta");
+    expect(deltas.map((e) => e.text).join("")).toBe(result.content);
+  });
+
+  it("at progress full, a call restarted mid-stream resets its step: what the client joins is the answer", async () => {
+    const chunk = (content: string) =>
+      `data: ${JSON.stringify({ model: "test/m", choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    const { server, client } = await scripted.start((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk(req.n === 1 ? "Half an ans" : "A whole "));
+      // The first attempt breaks after its first words (once they went out): a network error, retryable.
+      if (req.n === 1) return void setTimeout(() => res.destroy(), 300);
+      res.write(chunk("answer."));
+      res.end("data: [DONE]\n\n");
+    });
+    const p = panelist({}, { progress: "full" });
+    const result = await runPanelist(p.input, { ...p.ports, upstream: client });
+    expect(server.requests).toHaveLength(2);
+    expect(result).toMatchObject({ status: "ok", content: "A whole answer." });
+    const deltas = p.events.progress().filter((e) => e.status === "delta");
+    expect(deltas.every((e) => e.step === 0)).toBe(true);
+    expect(deltas[0]).toMatchObject({ text: "Half an ans" });
+    expect(deltas.filter((e) => e.reset)).toHaveLength(1);
+    // A client applies them in order: a reset drops the step's text so far.
+    let text = "";
+    for (const d of deltas) text = (d.reset ? "" : text) + (d.text ?? "");
+    expect(text).toBe(result.content);
+  });
+
+  it("at progress full reports a failure with what was spent", async () => {
+    const p = panelist({ alwaysFail: { status: 400, message: "bad request" } }, { progress: "full" });
+    const result = await runPanelist(p.input, p.ports);
+    expect(result.status).toBe("failed");
+    expect(p.events.progress().at(-1)).toMatchObject({
+      status: "failed",
+      error: result.error,
+      usage: result.usage,
+    });
+  });
+
+  it("at progress events neither streams nor writes text, tool results or usage", async () => {
+    const p = panelist({ toolSteps: 1 });
+    await runPanelist(p.input, p.ports);
+    expect(p.requests().map((r) => r.stream)).toEqual([false, false]);
+    const progress = p.events.progress();
+    expect(progress.map((e) => e.status)).toEqual(["started", "tool_call", "finished"]);
+    expect(progress.some((e) => "usage" in e || "text" in e)).toBe(false);
+  });
+
   it("writes no progress when nobody streams the fusion", async () => {
-    const p = panelist({ toolSteps: 1 }, { emitProgress: false });
+    const p = panelist({ toolSteps: 1 }, { progress: "none" });
     expect((await runPanelist(p.input, p.ports)).status).toBe("ok");
     expect(p.events.events).toEqual([]);
   });

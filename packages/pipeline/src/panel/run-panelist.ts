@@ -1,4 +1,4 @@
-import { describeFailure, runToolLoop } from "@fusion/llm-client";
+import { describeFailure, runToolLoop, type ToolLoopInput } from "@fusion/llm-client";
 import {
   addUsage,
   describeToolCall,
@@ -9,9 +9,10 @@ import {
   type PanelResult,
   type Usage,
 } from "@fusion/wire";
-import { progressReporter } from "../progress-reporter.ts";
+import { progressReporter, toolResult } from "../progress-reporter.ts";
 import { buildPanelMessages } from "../prompts.ts";
 import { type StagePorts, stageSignal } from "../stage-ports.ts";
+import { AnswerDeltas } from "./answer-deltas.ts";
 import { answerText } from "./answer-text.ts";
 import { NoTextError, panelFailureOf } from "./panel-failure.ts";
 import { annotatedSources, mergeSources } from "./panel-sources.ts";
@@ -22,7 +23,7 @@ const MAX_URLS = 20;
 
 export type PanelistInput = Pick<
   PanelJobData,
-  "fusionId" | "index" | "model" | "messages" | "question" | "settings" | "emitProgress"
+  "fusionId" | "index" | "model" | "messages" | "question" | "settings" | "progress"
 > & {
   /** The panel stage's deadline: when it passes (epoch ms), and the stage's time limit (for the message). */
   deadline: { at: number; timeoutMs: number };
@@ -53,10 +54,23 @@ export async function runPanelist(input: PanelistInput, ports: StagePorts): Prom
   const progress = progressReporter(
     ports.events,
     fusionId,
-    input.emitProgress,
+    input.progress,
     { stage: "panel", model, index: input.index },
     log,
   );
+  /** At progress `full`: the calls stream, their text goes out as the answer will read. */
+  const streaming = (): Pick<ToolLoopInput, "onTextDelta" | "onTextReset" | "onToolResult"> => {
+    if (!progress.full) return {};
+    const text = new AnswerDeltas();
+    return {
+      onTextDelta: (piece, step) => progress.delta(text.push(piece, step), step),
+      onTextReset: (step) => {
+        text.reset(step);
+        progress.reset(step);
+      },
+      onToolResult: (call, outcome) => progress(toolResult(call, outcome)),
+    };
+  };
 
   if (await ports.isCancelled()) return result("cancelled");
   const deadline = AbortSignal.timeout(Math.max(0, input.deadline.at - Date.now()));
@@ -74,6 +88,7 @@ export async function runPanelist(input: PanelistInput, ports: StagePorts): Prom
       call: { signal, ...(ports.headers ? { headers: ports.headers } : {}) },
       onToolCall: (call) => progress({ status: "tool_call", ...describeToolCall(call.name, call.arguments) }),
       onUsage: (usage) => spent.push(usage),
+      ...streaming(),
     });
     // The answer's text only: reasoning reaches neither the judge nor the fusion result.
     const content = answerText(out.turn.content);
@@ -82,7 +97,8 @@ export async function runPanelist(input: PanelistInput, ports: StagePorts): Prom
     const urls = mergeSources(annotatedSources(out.turn.annotations), out.urls);
     const latencyMs = Date.now() - started;
     log.info({ latencyMs, steps: out.steps }, "panelist answered");
-    progress({ status: "finished", latency_ms: latencyMs });
+    progress({ status: "finished", latency_ms: latencyMs, usage: out.usage });
+    await progress.flush();
     return {
       model,
       status: "ok",
@@ -100,7 +116,8 @@ export async function runPanelist(input: PanelistInput, ports: StagePorts): Prom
     const failure: PanelFailure = deadline.aborted ? { kind: "deadline" } : panelFailureOf(err);
     log.warn({ reason, failure }, "panelist failed");
     const failed = result("failed", reason, failure);
-    progress({ status: "failed", latency_ms: failed.latencyMs, error: reason });
+    progress({ status: "failed", latency_ms: failed.latencyMs, error: reason, usage: failed.usage });
+    await progress.flush();
     return failed;
   }
 }

@@ -43,7 +43,7 @@ export async function runWriterTurn(
   const progress = progressReporter(
     ports.events,
     fusionId,
-    turn.emitProgress,
+    turn.progress,
     { stage: "writer", model: turn.writerModel },
     log,
   );
@@ -119,7 +119,9 @@ export async function runWriterTurn(
       });
       writerUsage = addUsage(writerUsage, answer.usage);
     }
-    progress({ status: "finished", latency_ms: Date.now() - writerStarted });
+    progress({ status: "finished", latency_ms: Date.now() - writerStarted, usage: writerUsage });
+    // Before the stream's last entries: nothing is appended after them.
+    await progress.flush();
     await finish(answer, writerUsage, judge);
     log.info({ latencyMs: Date.now() - turn.createdAt }, "fusion answered");
     return DONE;

@@ -49,6 +49,7 @@ export async function failTurn(failure: TurnFailure): Promise<WriterOutcome> {
   const message = `the model could not answer: ${reason}`;
   log.error({ reason }, "turn failed");
   failure.progress({ status: "failed", latency_ms: Date.now() - failure.writerStarted, error: reason });
+  await failure.progress.flush();
   await emitter
     .end({ type: "chunk", data: chunks.error(status, message) }, { type: "error", data: { status, message } })
     .catch((e) => log.error({ err: (e as Error).message }, "could not write the error to the stream"));

@@ -1,20 +1,51 @@
-import { type EventType, eventTypes, type PendingEvent, type StoredEvent } from "@fusion/wire";
+import { type EventType, eventTypes, isTerminal, type PendingEvent, type StoredEvent } from "@fusion/wire";
 import { keys } from "../redis/keys.ts";
 import { LuaScript } from "../redis/lua-script.ts";
 import type { RedisClient } from "../redis/redis.ts";
 
 /** See append-events.lua. */
-const appendEvents = new LuaScript<[key: string, ttl: string, channel: string, ...pairs: string[]], string>(
-  "fusionAppendEvents",
-  new URL("./append-events.lua", import.meta.url),
-  1,
-);
+const appendEvents = new LuaScript<
+  [
+    events: string,
+    meta: string,
+    ttl: string,
+    channel: string,
+    status: string,
+    cost: string,
+    ...pairs: string[],
+  ],
+  string
+>("fusionAppendEvents", new URL("./append-events.lua", import.meta.url), 2);
+
+/**
+ * How a fusion ended, as its meta records it (hash fields `status` and `cost`) for the listing:
+ * `completed` with the completion's `usage.cost`, `cancelled` (an `error` entry marked `cancelled`),
+ * or `failed`. Empty strings when the events do not end the stream.
+ */
+function outcomeOf(events: PendingEvent[]): [status: string, cost: string] {
+  const end = events.find((e) => isTerminal(e.type));
+  if (!end) return ["", ""];
+  let data: unknown = end.data;
+  if (typeof data === "string") {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (end.type === "error") {
+    return [(data as { cancelled?: unknown } | undefined)?.cancelled === true ? "cancelled" : "failed", ""];
+  }
+  const cost = (data as { completion?: { usage?: { cost?: unknown } } } | undefined)?.completion?.usage?.cost;
+  return ["completed", typeof cost === "number" && Number.isFinite(cost) ? String(cost) : ""];
+}
 
 /**
  * Appends a fusion's output events to its Redis Stream; each append also publishes the new entry
  * (with the id of the entry before it) on a per-fusion channel, so a gateway learns of new entries
  * without a blocking read per client, and can tell from `prev` when it missed one. Several events
- * given at once are appended atomically, in order.
+ * given at once are appended atomically, in order. Nothing is appended after the stream's terminal
+ * entry; the append that writes it records the fusion's outcome in its meta (see `outcomeOf`).
  */
 export class EventWriter {
   readonly #redis: RedisClient;
@@ -31,8 +62,10 @@ export class EventWriter {
     return appendEvents.run(
       this.#redis,
       keys.events(fusionId),
+      keys.meta(fusionId),
       this.#ttlSeconds,
       keys.eventsChannel(fusionId),
+      ...outcomeOf(events),
       ...pairs,
     );
   }

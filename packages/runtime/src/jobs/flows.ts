@@ -1,4 +1,10 @@
-import type { FusionSettings, StoredJudgeJob, StoredPanelJob, StoredTurnJobInput } from "@fusion/wire";
+import type {
+  FusionSettings,
+  ProgressLevel,
+  StoredJudgeJob,
+  StoredPanelJob,
+  StoredTurnJobInput,
+} from "@fusion/wire";
 import type { FlowJob } from "bullmq";
 import { jobIds, jobOptions, queueNames, type RetentionOptions } from "./job-catalog.ts";
 
@@ -15,20 +21,21 @@ export interface FusionFlowInput {
    */
   question?: string | undefined;
   settings: FusionSettings;
-  emitProgress: boolean;
+  /** The progress the panel and judge write (see `ProgressLevel`). */
+  progress: ProgressLevel;
   prefix: string;
   retention?: RetentionOptions;
 }
 
 /** The judge job with one panel child per model: the part of a fusion that runs below the turn. */
 export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
-  const { fusionId, requestId, question, settings, prefix, retention, emitProgress } = input;
+  const { fusionId, requestId, question, settings, prefix, retention, progress } = input;
   const panel = settings.analysisModels.map((model, index) => ({
     jobId: jobIds.panel(fusionId, index),
     model,
   }));
   const asked = question === undefined ? {} : { question };
-  const judgeData: StoredJudgeJob = { fusionId, requestId, emitProgress, ...asked, settings, panel };
+  const judgeData: StoredJudgeJob = { fusionId, requestId, progress, ...asked, settings, panel };
   return {
     name: "judge",
     queueName: queueNames.judge,
@@ -36,7 +43,7 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
     data: judgeData,
     opts: { ...jobOptions(queueNames.judge, retention), jobId: jobIds.judge(fusionId) },
     children: panel.map(({ jobId, model }, index) => {
-      const data: StoredPanelJob = { fusionId, requestId, emitProgress, index, model, ...asked, settings };
+      const data: StoredPanelJob = { fusionId, requestId, progress, index, model, ...asked, settings };
       return {
         name: "panel",
         queueName: queueNames.panel,

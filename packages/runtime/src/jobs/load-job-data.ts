@@ -16,16 +16,28 @@ import type { RedisClient } from "../redis/redis.ts";
 import { loadConversation } from "./conversation-store.ts";
 import { parseJobData } from "./job-catalog.ts";
 
+/**
+ * A job's data with its progress level: jobs stored before levels existed say `emitProgress: true`
+ * (progress events: `events`) or false (`none`); their data is read as if it said so.
+ */
+export function withProgressLevel(data: unknown): unknown {
+  if (typeof data !== "object" || data === null || "progress" in data || !("emitProgress" in data)) {
+    return data;
+  }
+  const { emitProgress, ...rest } = data as { emitProgress: unknown };
+  return { ...rest, progress: emitProgress === true ? "events" : "none" };
+}
+
 /** A panel job's data with its fusion's conversation loaded: what `runPanelist` works on. */
 export async function loadPanelJob(redis: RedisClient, data: unknown): Promise<PanelJobData> {
-  const stored = parseJobData(storedPanelJobSchema, data, "panel");
+  const stored = parseJobData(storedPanelJobSchema, withProgressLevel(data), "panel");
   const { body } = await loadConversation(redis, stored.fusionId);
   return parseJobData(panelJobSchema, { ...stored, messages: body.messages }, "panel");
 }
 
 /** The judge job's data with its fusion's conversation loaded: what `runJudge` works on. */
 export async function loadJudgeJob(redis: RedisClient, data: unknown): Promise<JudgeJobData> {
-  const stored = parseJobData(storedJudgeJobSchema, data, "judge");
+  const stored = parseJobData(storedJudgeJobSchema, withProgressLevel(data), "judge");
   const { body } = await loadConversation(redis, stored.fusionId);
   return parseJobData(judgeJobSchema, { ...stored, messages: body.messages }, "judge");
 }
@@ -42,7 +54,7 @@ export async function loadTurnJob(
   data: unknown,
   forcedDecision: ForcedDecisionBuilder,
 ): Promise<TurnJobData> {
-  const stored = parseJobData(storedTurnJobSchema, data, "turn");
+  const stored = parseJobData(storedTurnJobSchema, withProgressLevel(data), "turn");
   const conversation = await loadConversation(redis, stored.fusionId);
   const { body, forcedCallId } = conversation;
   const decision =

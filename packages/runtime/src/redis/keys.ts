@@ -7,7 +7,10 @@ export const keys = {
   events: (fusionId: string) => `fusion:{${fusionId}}:events`,
   /** Pub/sub channel that announces each new entry of the events stream. */
   eventsChannel: (fusionId: string) => `fusion:{${fusionId}}:live`,
-  /** Who started a fusion and how (a hash): read by the endpoints that read or resume it. */
+  /**
+   * Who started a fusion and how (a hash): read by the endpoints that read, resume or list it. The
+   * gateway writes it; the event writer adds `status` and `cost` when the fusion's stream ends.
+   */
   meta: (fusionId: string) => `fusion:{${fusionId}}:meta`,
   /** How many clients read the fusion's stream right now, across gateways. */
   readers: (fusionId: string) => `fusion:{${fusionId}}:readers`,
@@ -19,6 +22,11 @@ export const keys = {
   toolCalls: (fusionId: string) => `fusion:{${fusionId}}:tool-calls`,
   /** The caller's request (conversation, tools, parameters), stored once; the fusion's jobs refer to it. */
   conversation: (fusionId: string) => `fusion:{${fusionId}}:conversation`,
+  /**
+   * The fusions one API key started (a sorted set of fusion ids scored by their creation, ms), for
+   * the listing; the owner id is its hash tag, so owners spread over a Cluster's slots.
+   */
+  ownerFusions: (owner: string) => `fusion:owner:{${owner}}:fusions`,
   /** An admin dashboard session (by the SHA-256 of its cookie, never the cookie), with its expiry. */
   adminSession: (idDigest: string) => `admin:session:${idDigest}`,
   /** The deployment's secret of owner ids (HMAC of an API key), made once when OWNER_ID_SECRET is unset. */

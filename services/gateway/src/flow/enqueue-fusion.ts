@@ -1,5 +1,5 @@
 import { newToolCallId } from "@fusion/llm-client";
-import { distinctQuestion } from "@fusion/pipeline";
+import { distinctQuestion, lastUserText } from "@fusion/pipeline";
 import {
   buildForcedFlow,
   jobIds,
@@ -10,7 +10,7 @@ import {
 } from "@fusion/runtime";
 import { FusionError } from "@fusion/wire";
 import type { GatewayDeps } from "../deps.ts";
-import { writeMeta } from "../sse/fusion-meta.ts";
+import { PROMPT_PREVIEW_CHARS, type ProgressMode, progressLevel, writeMeta } from "../sse/fusion-meta.ts";
 import type { FusionPlan } from "./classify.ts";
 import { turnJobFor } from "./turn-job.ts";
 
@@ -21,10 +21,12 @@ export interface AcceptedFusion {
   /** The id of the API key that started it: only that key may read it later. */
   owner: string;
   plan: FusionPlan;
+  /** The model the request named (the listing shows it). */
+  requestedModel: string;
   stream: boolean;
   includeUsage: boolean;
-  /** Whether its stream sends progress as named events. */
-  progress: boolean;
+  /** How its stream shows progress (and so what progress its stages write). */
+  progress: ProgressMode;
   /** How long it keeps running, once its client left, for a resume. */
   resumeGraceMs: number;
 }
@@ -33,9 +35,10 @@ export type EnqueueFusion = (fusion: AcceptedFusion) => Promise<void>;
 
 /**
  * Puts fusions on the queues: an offered fusion as one turn job (the writer decides), a forced one as
- * the whole flow (panel jobs under the judge under the turn). The fusion's meta (owner, model, stream)
- * is written beside it for the endpoints that read or resume it. Resolves once both are in Redis;
- * rejects with 503 in the error shape when they could not be written.
+ * the whole flow (panel jobs under the judge under the turn). The fusion's meta (owner, model, stream,
+ * what the listing shows) is written beside it, with its entry in its owner's index, for the endpoints
+ * that read, resume or list it. Resolves once both are in Redis; rejects with 503 in the error shape
+ * when they could not be written.
  */
 export function fusionEnqueuer(
   deps: Pick<GatewayDeps, "env" | "logger" | "redis" | "queues" | "flows">,
@@ -49,7 +52,14 @@ export function fusionEnqueuer(
 
   return (fusion) => {
     const { fusionId, requestId, plan, stream } = fusion;
-    const turn = turnJobFor(plan, { fusionId, requestId, stream, includeUsage: fusion.includeUsage });
+    const progress = progressLevel(stream, fusion.progress);
+    const turn = turnJobFor(plan, {
+      fusionId,
+      requestId,
+      stream,
+      includeUsage: fusion.includeUsage,
+      progress,
+    });
     const enqueue = async () => {
       // Stored once, before the jobs that refer to it (they carry only the fusion id).
       const forced = plan.mode === "forced" ? { forcedCallId: newToolCallId() } : {};
@@ -67,7 +77,7 @@ export function fusionEnqueuer(
           requestId,
           question: distinctQuestion(plan.messages, plan.question),
           settings: plan.settings,
-          emitProgress: stream,
+          progress,
           prefix: env.QUEUE_PREFIX,
           retention,
         }),
@@ -80,6 +90,10 @@ export function fusionEnqueuer(
       stream,
       progress: fusion.progress,
       resumeGraceMs: fusion.resumeGraceMs,
+      requested: fusion.requestedModel,
+      models: plan.settings.analysisModels,
+      judge: plan.settings.judgeModel,
+      prompt: lastUserText(plan.messages).slice(0, PROMPT_PREVIEW_CHARS),
     };
     return Promise.all([
       writeMeta(deps.redis, fusionId, meta, metaTtlSeconds),

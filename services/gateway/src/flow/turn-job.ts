@@ -1,4 +1,4 @@
-import type { StoredTurnJobInput } from "@fusion/wire";
+import type { ProgressLevel, StoredTurnJobInput } from "@fusion/wire";
 import type { FusionPlan } from "./classify.ts";
 
 export interface TurnJobContext {
@@ -6,6 +6,8 @@ export interface TurnJobContext {
   requestId: string;
   stream: boolean;
   includeUsage: boolean;
+  /** The progress its stages write (see `progressLevel`). */
+  progress: ProgressLevel;
 }
 
 /**
@@ -16,11 +18,11 @@ export interface TurnJobContext {
  * from the fusion call id stored beside it.
  */
 export function turnJobFor(plan: FusionPlan, context: TurnJobContext): StoredTurnJobInput {
-  const { fusionId, requestId, stream, includeUsage } = context;
+  const { fusionId, requestId, stream, includeUsage, progress } = context;
   return {
     fusionId,
     requestId,
-    emitProgress: stream,
+    progress,
     mode: plan.mode,
     stream,
     includeUsage,

@@ -13,7 +13,7 @@ import { acquireFusionSlot } from "../limits/acquire-fusion-slot.ts";
 import { openStreamSlot } from "../limits/open-stream-slot.ts";
 import { redisMemoryAdmission } from "../limits/redis-memory-admission.ts";
 import { chatRequestParser } from "../request/parse-chat-request.ts";
-import { PROGRESS_HEADER, wantsProgressEvents } from "../sse/fusion-meta.ts";
+import { PROGRESS_HEADER, progressMode } from "../sse/fusion-meta.ts";
 import { fusionJsonResponse, fusionSseResponse } from "../sse/fusion-response.ts";
 
 /**
@@ -70,15 +70,16 @@ export function chatCompletionsRoute(deps: GatewayDeps) {
     const requestId = c.get("requestId");
     const owner = c.get("keyId");
     const stream = request.stream === true;
-    const progressEvents = wantsProgressEvents(request.fusion, c.req.header(PROGRESS_HEADER));
+    const progress = progressMode(request.fusion, c.req.header(PROGRESS_HEADER));
     const accepted = enqueueFusion({
       fusionId,
       requestId,
       owner,
       plan,
+      requestedModel: request.model,
       stream,
       includeUsage: request.stream_options?.include_usage === true,
-      progress: progressEvents,
+      progress,
       resumeGraceMs: graceMs,
     });
     // A fusion that was never enqueued frees its slot at once.
@@ -90,7 +91,7 @@ export function chatCompletionsRoute(deps: GatewayDeps) {
     return fusionSseResponse(deps, {
       ...fusion,
       model: plan.writerModel,
-      progressEvents,
+      progressEvents: progress !== "comments",
       ready: accepted,
       ...(streamSlot ? { streamSlot } : {}),
       headers: { "x-fusion-id": fusionId, "x-request-id": requestId },

@@ -16,7 +16,9 @@ export function fusionStatusRoute(deps: Pick<GatewayDeps, "redis">) {
     if (stored?.type === "final") return c.json(finalOrError(stored)?.body);
     const base = { id, object: "fusion", created: Math.floor(meta.created / 1000), model: meta.model };
     if (stored?.type === "error") {
-      const e = JSON.parse(stored.raw) as { status: number; message: string };
+      const e = JSON.parse(stored.raw) as { status: number; message: string; cancelled?: boolean };
+      // Cancelled on request (`POST /fusions/{id}/cancel`): its stream ended with a cancelled error.
+      if (e.cancelled === true) return c.json({ ...base, status: "cancelled", last_event_id: stored.id });
       return c.json({ ...base, status: "failed", error: { code: e.status, message: e.message } });
     }
     const lastEventId = stored?.id ?? null;

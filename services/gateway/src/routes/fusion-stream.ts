@@ -4,15 +4,16 @@ import type { GatewayDeps } from "../deps.ts";
 import { factory } from "../factory.ts";
 import { openStreamSlot } from "../limits/open-stream-slot.ts";
 import { eventsExpired } from "../sse/expired-events.ts";
-import { PROGRESS_HEADER, wantsProgressEvents } from "../sse/fusion-meta.ts";
+import { PROGRESS_HEADER, progressMode } from "../sse/fusion-meta.ts";
 import { fusionSseResponse } from "../sse/fusion-response.ts";
 import { ownFusionMeta } from "../sse/own-fusion-meta.ts";
 
 /**
  * `GET /fusions/{id}/stream`: the fusion's SSE stream, from the start or after `Last-Event-ID` (header,
  * or `last_event_id` query for plain EventSource), served by any gateway to the key that started it.
- * Progress comes as named events when the `progress` query, the progress header or the original
- * request asked for them. A resume at or past the end of a finished fusion gets its end at once; a
+ * Progress comes as named events when the `progress` query (`true`, `1`, `full`, ...), the progress
+ * header or the original request asked for them; a fusion started with `"progress": "full"` carries
+ * its text events whatever a resume asks (as comments when it asks for none). A resume at or past the end of a finished fusion gets its end at once; a
  * fusion whose events expired while its record lives is 410. Each stream counts against the key's
  * MAX_OPEN_STREAMS_PER_KEY (429 beyond).
  */
@@ -32,10 +33,12 @@ export function fusionStreamRoute(
         "bad_request",
         `Last-Event-ID "${lastEventId}" is not an event id of this stream`,
       );
+    const query = c.req.query("progress");
     const progressEvents =
-      c.req.query("progress") !== undefined
-        ? wantsProgressEvents(undefined, c.req.query("progress"))
-        : wantsProgressEvents(undefined, c.req.header(PROGRESS_HEADER)) || meta.progress;
+      query !== undefined
+        ? progressMode(undefined, query) !== "comments"
+        : progressMode(undefined, c.req.header(PROGRESS_HEADER)) !== "comments" ||
+          meta.progress !== "comments";
     if (await eventsExpired(deps, id, meta.created))
       throw new FusionError("gone", `the events of fusion ${id} have expired: it can no longer be read`);
     const streamSlot = await openStreamSlot(deps, c.get("keyId"));

@@ -34,7 +34,7 @@ export function awaitFusionAsChildren(
             turn.decision?.question ?? lastUserText(turn.body.messages),
           ),
           settings: turn.settings,
-          emitProgress: turn.emitProgress,
+          progress: turn.progress,
           prefix: runtime.env.QUEUE_PREFIX,
           retention: runtime.retention,
         });
