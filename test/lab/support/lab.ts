@@ -123,8 +123,12 @@ export async function shownPart(cardLocator: Locator, reply: string): Promise<st
 /** Fills the prompt, presses Run and resolves with the id of the fusion the gateway started. */
 export async function startFusion(page: Page, prompt: string): Promise<string> {
   await page.getByRole("textbox", { name: "Prompt" }).fill(prompt);
+  // The fusion's request, not the compared single model's (sent at the same time, it may answer first).
   const answered = page.waitForResponse(
-    (r) => r.url().endsWith("/api/v1/chat/completions") && r.request().method() === "POST",
+    (r) =>
+      r.url().endsWith("/api/v1/chat/completions") &&
+      r.request().method() === "POST" &&
+      (r.request().postData() ?? "").includes('"progress":"full"'),
   );
   await page.getByRole("button", { name: "Run", exact: true }).click();
   return fusionIdOf(await answered);
