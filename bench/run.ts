@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: starts Redis, the simulator (its own process) and the real services (Stack), drives
  * load from a separate process (bench/load.ts) over loopback, runs the same load against the
- * in-process baseline (bench/baseline.ts), and prints one table with both side by side.
+ * in-process baseline (bench/baseline.ts) and the minimal floor (bench/floor.ts), and prints one
+ * table with the three side by side, the Redis commands per stage and a capacity model.
  *
  *   pnpm bench                       # full run, a few minutes
  *   pnpm bench --quick               # short validation run
@@ -18,8 +19,9 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { SimulatorControl } from "@fusion/simulator";
-import { type RedisFixture, startRedis } from "@fusion/testing";
+import { type RedisFixture, startRedis, startRedisCluster } from "@fusion/testing";
 import { Redis } from "ioredis";
+import { captureCommands, SCRIPT_COMMANDS } from "./lib/monitor-counts.ts";
 import {
   type CommandStat,
   commandStats,
@@ -49,8 +51,14 @@ import { type BenchResults, type RunRecord, renderReport } from "./report.ts";
 const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    scenarios: { type: "string", default: "overhead,throughput,concurrency,passthrough" },
+    scenarios: { type: "string", default: "overhead,throughput,concurrency,passthrough,counts" },
     "no-baseline": { type: "boolean", default: false },
+    "no-floor": { type: "boolean", default: false },
+    "streams-10k": { type: "string" },
+    "latency-10k-ms": { type: "string", default: "3000" },
+    "connections-10k": { type: "string", default: "6000" },
+    "shard-fusions": { type: "string" },
+    "count-fusions": { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "latency-ms": { type: "string" },
     "token-delay-ms": { type: "string", default: "0" },
@@ -76,13 +84,20 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(
     [
-      "pnpm bench [--quick] [--scenarios overhead,throughput,concurrency,passthrough] [--no-baseline] [--cpu-prof]",
+      "pnpm bench [--quick] [--scenarios overhead,throughput,concurrency,passthrough,counts] [--no-baseline] [--no-floor] [--cpu-prof]",
+      "  scenarios not in the default list: concurrency10k (10,000 streams at 3 s per call, minutes), shards (3-master cluster)",
+      "  --no-floor                 skip the minimal in-process pipeline (bench/floor.ts)",
+      "  --streams-10k N            streams of the concurrency10k scenario (default 10000; quick 1000)",
+      "  --latency-10k-ms N         per-call latency of the concurrency10k scenario (default 3000)",
+      "  --connections-10k N        UPSTREAM_CONNECTIONS of the services and the floor in concurrency10k (default 6000)",
+      "  --shard-fusions N          non-streaming fusions per shards run, 50 at once (default 1000; quick 200)",
+      "  --count-fusions N          fusions (each of non-streaming and streaming) under MONITOR at c=1 (default 5; quick 3)",
       "  --latency-ms N             per-call simulated latency of the overhead scenario (default 100; quick 50)",
       "  --token-delay-ms N         delay between streamed chunks of every call (default 0)",
       "  --levels 1,50,200          concurrent fusions of the overhead scenario (quick: 1,20)",
       "  --overhead-requests N      requests per level (default: 50 at c=1, else 10 × c; quick: 10, 3 × c)",
       "  --throughput-requests N    fusions per throughput run (default 2000; quick 200)",
-      "  --throughput-concurrency N fusions in flight in the throughput runs (default 100; quick 32)",
+      "  --throughput-concurrency N fusions in flight in the throughput runs (default 50; quick 32)",
       "  --streams N                concurrent streaming fusions (default 2000; quick 200)",
       "  --stream-latency-ms N      per-call latency of the concurrency scenario (default 1000)",
       "  --passthrough-requests N   requests per pass-through run (default 2000; quick 200)",
@@ -108,6 +123,12 @@ const scenarioNames = new Set(
     .filter(Boolean),
 );
 const withBaseline = !flags["no-baseline"];
+const withFloor = !flags["no-floor"];
+const streams10k = int(flags["streams-10k"], quick ? 1000 : 10_000);
+const latency10k = int(flags["latency-10k-ms"], 3000);
+const connections10k = int(flags["connections-10k"], 6000);
+const shardFusions = int(flags["shard-fusions"], quick ? 200 : 1000);
+const countFusions = int(flags["count-fusions"], quick ? 3 : 5);
 const latencyMs = int(flags["latency-ms"], quick ? 50 : 100);
 const tokenDelayMs = int(flags["token-delay-ms"], 0);
 const levels = (flags.levels ?? (quick ? "1,20" : "1,50,200")).split(",").map((s) => Number.parseInt(s, 10));
@@ -122,7 +143,7 @@ const overheadRequests = (c: number) =>
         ? 50
         : 10 * c;
 const throughputRequests = int(flags["throughput-requests"], quick ? 200 : 2000);
-const throughputConcurrency = int(flags["throughput-concurrency"], quick ? 32 : 100);
+const throughputConcurrency = int(flags["throughput-concurrency"], quick ? 32 : 50);
 const streams = int(flags.streams, quick ? 200 : 2000);
 const streamLatencyMs = int(flags["stream-latency-ms"], 1000);
 const passthroughRequests = int(flags["passthrough-requests"], quick ? 200 : 2000);
@@ -143,6 +164,9 @@ const serviceEnv: Record<string, string> = {
   PANEL_CONCURRENCY: panelConcurrency ?? "8000",
   JUDGE_CONCURRENCY: judgeConcurrency ?? "4000",
   TURN_CONCURRENCY: turnConcurrency ?? "4000",
+  // One API key sends every request of the bench: its per-key caps are not what is measured.
+  MAX_OPEN_STREAMS_PER_KEY: "0",
+  MAX_CONCURRENT_FUSIONS: "0",
 };
 
 // ---------------------------------------------------------------- lifecycle
@@ -216,6 +240,11 @@ const results: BenchResults = {
     panelWorkers: int(flags["panel-workers"], 1),
     judgeWorkers: int(flags["judge-workers"], 1),
     withBaseline,
+    withFloor,
+    streams10k,
+    latency10k,
+    connections10k,
+    shardFusions,
     cpuProf,
     baselineConnections: flags["baseline-connections"] ?? "client default (256)",
   },
@@ -225,6 +254,9 @@ const results: BenchResults = {
 };
 
 // ---------------------------------------------------------------- helpers
+
+/** Commands the bench itself sends to Redis while it measures. */
+const BENCH_COMMANDS = new Set(["info", "client|list", "monitor", "cluster|nodes", "cluster|info"]);
 
 /** The commit and the files changed on top of it: the tree is shared, so a run records what it measured. */
 function gitState(): Record<string, string> {
@@ -269,6 +301,8 @@ async function verifyFusion(url: string, headers: Record<string, string>, system
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(fusionBody(false)).replaceAll("{{i}}", "check"),
+    // A broken tree must fail the bench, not hang it: the longest check is 4 calls of the 10k scenario.
+    signal: AbortSignal.timeout(120_000),
   });
   const text = await res.text();
   if (res.status !== 200)
@@ -366,7 +400,13 @@ async function measure(
     const netAfter = await redisInfo(redis, "stats");
     const perRequest = (key: string) =>
       (Number(netAfter[key] ?? 0) - Number(netBefore?.[key] ?? 0)) / Math.max(1, sent);
+    // The bench's own probes (INFO every 250 ms, CLIENT LIST) are not the fusions' work.
+    const fusionCommands = commands.filter((c) => !BENCH_COMMANDS.has(c.command));
+    const calls = (list: CommandStat[]) => list.reduce((a, c) => a + c.calls, 0);
     redisStats = {
+      commandsPerRequest: calls(fusionCommands) / Math.max(1, sent),
+      scriptsPerRequest:
+        calls(fusionCommands.filter((c) => SCRIPT_COMMANDS.has(c.command))) / Math.max(1, sent),
       bytesInPerRequest: perRequest("total_net_input_bytes"),
       bytesOutPerRequest: perRequest("total_net_output_bytes"),
       usedBeforeMiB: usedBefore,
@@ -416,12 +456,14 @@ async function measure(
 async function withStack<T>(
   scenario: string,
   fn: (target: Target, stack: BenchStack) => Promise<T>,
+  overrides: { env?: Record<string, string>; redisClusterNodes?: string } = {},
 ): Promise<T> {
   const stack = new BenchStack(
     {
       redisUrl: redisFixture.url,
+      ...(overrides.redisClusterNodes ? { redisClusterNodes: overrides.redisClusterNodes } : {}),
       simulatorUrl: sim.url,
-      env: serviceEnv,
+      env: { ...serviceEnv, ...overrides.env },
       gateways: int(flags.gateways, 1),
       panelWorkers: int(flags["panel-workers"], 1),
       judgeWorkers: int(flags["judge-workers"], 1),
@@ -438,7 +480,7 @@ async function withStack<T>(
       headers: { authorization: `Bearer ${stack.apiKey}` },
       preconnectPath: "/healthz",
       pids: stack.pids(),
-      redis: true,
+      redis: !overrides.redisClusterNodes,
     };
     return await fn(target, stack);
   } catch (err) {
@@ -511,6 +553,40 @@ async function withBaselineProcess<T>(
   }
 }
 
+/** The floor (bench/floor.ts): the same upstream calls with nothing else, as its own process. */
+async function withFloorProcess<T>(
+  scenario: string,
+  fn: (target: Target) => Promise<T>,
+  connections?: number,
+): Promise<T | undefined> {
+  if (!withFloor) return undefined;
+  const floor: ServerProcess = await startServerProcess(
+    "floor",
+    join(benchDir, "floor.ts"),
+    {
+      SIM_URL: sim.url,
+      KEEPALIVE_MS: "10000",
+      ...(connections ? { FLOOR_CONNECTIONS: String(connections) } : {}),
+    },
+    cpuProf ? join(profileRoot, scenario, "floor") : undefined,
+  );
+  const stop = () => floor.stop();
+  cleanups.push(stop);
+  try {
+    return await fn({
+      system: "floor",
+      url: `${floor.url}/v1/chat/completions`,
+      headers: {},
+      preconnectPath: "/healthz",
+      pids: { floor: floor.child.pid ?? 0 },
+      redis: false,
+    });
+  } finally {
+    await floor.stop();
+    cleanups.splice(cleanups.indexOf(stop), 1);
+  }
+}
+
 const fusionTemplate = (stream: boolean) => JSON.stringify(fusionBody(stream));
 
 // ---------------------------------------------------------------- scenarios
@@ -536,6 +612,7 @@ async function overheadScenario(): Promise<void> {
         expect: "fusion",
       });
       if (target.system === "fusion") level.fusion = record;
+      else if (target.system === "floor") level.floor = record;
       else level.baseline = record;
     }
     const breakdown = await phaseBreakdown(target, quick ? 5 : 20);
@@ -543,6 +620,7 @@ async function overheadScenario(): Promise<void> {
   };
   await withStack("overhead", run);
   await withBaselineProcess("overhead", run);
+  await withFloorProcess("overhead", run);
   // Streamed chunks of the writer's answer: role, one per word, finish, usage, then [DONE].
   results.criticalPathMs.overhead = CRITICAL_PATH_CALLS * latencyMs + tokenDelayMs * (answerWords + 3);
   results.scenarios.overhead = out;
@@ -565,6 +643,7 @@ async function phaseBreakdown(target: Target, n: number): Promise<Record<string,
       method: "POST",
       headers: { "content-type": "application/json", ...target.headers },
       body: fusionTemplate(true).replaceAll("{{i}}", `phase-${i}`),
+      signal: AbortSignal.timeout(60_000),
     });
     const text = await res.text();
     const end = Date.now();
@@ -613,11 +692,13 @@ async function throughputScenario(): Promise<void> {
       });
       const slot = stream ? out.streaming : out.nonStreaming;
       if (target.system === "fusion") slot.fusion = record;
+      else if (target.system === "floor") slot.floor = record;
       else slot.baseline = record;
     }
   };
   await withStack("throughput", run);
   await withBaselineProcess("throughput", run);
+  await withFloorProcess("throughput", run);
   results.criticalPathMs.throughput = 0;
   results.scenarios.throughput = out;
 }
@@ -639,10 +720,13 @@ async function concurrencyScenario(): Promise<void> {
       expect: "fusion",
     });
     if (target.system === "fusion") out.fusion = record;
+    else if (target.system === "floor") out.floor = record;
     else out.baseline = record;
   };
   await withStack("concurrency", run);
   await withBaselineProcess("concurrency", run);
+  // The floor gets the services' pool size (UPSTREAM_CONNECTIONS default 2,048), as its default.
+  await withFloorProcess("concurrency", run);
   results.criticalPathMs.concurrency = CRITICAL_PATH_CALLS * streamLatencyMs;
   results.scenarios.concurrency = out;
 }
@@ -653,7 +737,7 @@ async function passthroughScenario(): Promise<void> {
   const cases = [
     { label: "non-streaming c=1", stream: false, concurrency: 1 },
     { label: "streaming c=1", stream: true, concurrency: 1 },
-    { label: "non-streaming c=32", stream: false, concurrency: 32 },
+    { label: "non-streaming c=50", stream: false, concurrency: 50 },
   ];
   const out: NonNullable<BenchResults["scenarios"]["passthrough"]> = cases.map((c) => ({ label: c.label }));
   await withStack("passthrough", async (gateway) => {
@@ -684,6 +768,173 @@ async function passthroughScenario(): Promise<void> {
   results.scenarios.passthrough = out;
 }
 
+/**
+ * Where a fusion's Redis commands go: `countFusions` non-streaming, then as many streaming fusions,
+ * one at a time (L = 0), under MONITOR; each command charged to a stage (see lib/monitor-counts.ts).
+ */
+async function countsScenario(): Promise<void> {
+  await setLatency(0, 0);
+  const out: NonNullable<BenchResults["scenarios"]["counts"]> = {};
+  const redisPort = Number(new URL(redisFixture.url).port);
+  await withStack("counts", async (target, stack) => {
+    await verifyFusion(target.url, target.headers, target.system);
+    const monitorClient = new Redis(redisFixture.url, { maxRetriesPerRequest: 2 });
+    try {
+      for (const stream of [false, true]) {
+        log(`counts: ${countFusions} ${stream ? "streaming" : "non-streaming"} fusions under MONITOR`);
+        const counts = await captureCommands(
+          redis,
+          monitorClient,
+          redisPort,
+          stack.pids(),
+          countFusions,
+          async () => {
+            for (let i = 0; i < countFusions; i++) {
+              const res = await fetch(target.url, {
+                method: "POST",
+                headers: { "content-type": "application/json", ...target.headers },
+                body: fusionTemplate(stream).replaceAll("{{i}}", `count-${stream}-${i}`),
+                signal: AbortSignal.timeout(60_000),
+              });
+              const text = await res.text();
+              if (res.status !== 200 || !text.includes('"analysis":'))
+                throw new Error(`counts: fusion answered ${res.status}: ${text.slice(0, 300)}`);
+            }
+          },
+        );
+        if (stream) out.streaming = counts;
+        else out.nonStreaming = counts;
+      }
+    } finally {
+      monitorClient.disconnect();
+    }
+  });
+  results.scenarios.counts = out;
+}
+
+/** RSS of each process now, MiB. */
+function rssNow(pids: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, pid] of Object.entries(pids)) {
+    const m = procMemory(pid);
+    if (m) out[k] = m.rssMiB;
+  }
+  return out;
+}
+
+/**
+ * 10,000 concurrent streaming fusions at 3 s per upstream call (a 12 s critical path), ramped in at
+ * 1,000 a second: errors, peak open at once, memory per fusion in flight, Redis's peak. The services'
+ * worker slots, gateway connections and upstream pools are raised to hold them all; the floor gets
+ * the same pool size as both workers together. Not in the default list: it takes minutes.
+ */
+async function concurrency10kScenario(): Promise<void> {
+  await setLatency(latency10k, 0);
+  const out: NonNullable<BenchResults["scenarios"]["concurrency10k"]> = {
+    latencyMs: latency10k,
+    upstreamConnections: connections10k,
+  };
+  const run = async (target: Target) => {
+    await verifyFusion(target.url, target.headers, target.system);
+    const idle = rssNow(target.pids);
+    const record = await measure(target, `concurrency10k ${streams10k} streams`, {
+      bodyTemplate: fusionTemplate(true),
+      stream: true,
+      total: streams10k,
+      concurrency: streams10k,
+      rampMs: Math.max(1000, Math.round(streams10k / 1000) * 1000),
+      warmup: quick ? 10 : 50,
+      timeLimitMs: limit(600_000),
+      drainMs: 120_000,
+      expect: "fusion",
+    });
+    record.idleRssMiB = idle;
+    if (target.system === "fusion") out.fusion = record;
+    else if (target.system === "floor") out.floor = record;
+    else out.baseline = record;
+  };
+  await withStack("concurrency10k", run, {
+    env: {
+      // A worker takes at most 10,000 slots per queue; the upstream pool (6,000) binds first anyway.
+      PANEL_CONCURRENCY: String(Math.min(10_000, 3 * streams10k + 100)),
+      JUDGE_CONCURRENCY: String(Math.min(10_000, streams10k + 100)),
+      TURN_CONCURRENCY: String(Math.min(10_000, streams10k + 100)),
+      UPSTREAM_CONNECTIONS: String(connections10k),
+      MAX_CONNECTIONS: String(streams10k + 2000),
+    },
+  });
+  // Both workers' pools together, but the floor holds its 10,000 client sockets in the same process:
+  // at most 8,000 upstream sockets keep it under a 20,000-descriptor limit.
+  await withFloorProcess("concurrency10k", run, Math.min(2 * connections10k, 8000));
+  results.criticalPathMs.concurrency10k = CRITICAL_PATH_CALLS * latency10k;
+  results.scenarios.concurrency10k = out;
+}
+
+/**
+ * Queue shards on a 3-master Redis Cluster (the testing package's fixture): the same throughput run
+ * (non-streaming, 50 at once, L = 0) with QUEUE_SHARDS=1 and then 3, each on a fresh stack, and the
+ * commands each master ran (INFO commandstats on every master, before and after).
+ */
+async function shardsScenario(): Promise<void> {
+  await setLatency(0, 0);
+  log("shards: starting a 3-master Redis Cluster");
+  const cluster = await startRedisCluster({ masters: 3 });
+  cleanups.push(() => cluster.close());
+  const out: NonNullable<BenchResults["scenarios"]["shards"]> = [];
+  try {
+    const masters = cluster.ports.slice(0, 3);
+    const statsOf = async () =>
+      Promise.all(masters.map(async (port) => ({ port, stats: await commandStats(cluster.node(port)) })));
+    const masterPids = Object.fromEntries(
+      await Promise.all(
+        masters.map(async (port) => [
+          `redis:${port}`,
+          localRedisPid(Number((await redisInfo(cluster.node(port), "server")).process_id)) ?? 0,
+        ]),
+      ),
+    );
+    for (const shards of [1, 3]) {
+      await withStack(
+        `shards-${shards}`,
+        async (target) => {
+          await verifyFusion(target.url, target.headers, target.system);
+          const before = await statsOf();
+          const record = await measure(
+            { ...target, pids: { ...target.pids, ...masterPids } },
+            `shards=${shards}`,
+            {
+              bodyTemplate: fusionTemplate(false),
+              stream: false,
+              total: shardFusions,
+              concurrency: 50,
+              warmup: 50,
+              timeLimitMs: limit(120_000),
+              expect: "fusion",
+            },
+          );
+          const after = await statsOf();
+          const commandsByMaster: Record<string, number> = {};
+          const scriptsByMaster: Record<string, number> = {};
+          for (const [i, { port, stats }] of after.entries()) {
+            const diff = commandStatsDiff(before[i]?.stats ?? new Map(), stats).filter(
+              (c) => !BENCH_COMMANDS.has(c.command),
+            );
+            commandsByMaster[String(port)] = diff.reduce((a, c) => a + c.calls, 0);
+            scriptsByMaster[String(port)] = diff
+              .filter((c) => SCRIPT_COMMANDS.has(c.command))
+              .reduce((a, c) => a + c.calls, 0);
+          }
+          out.push({ shards, record, commandsByMaster, scriptsByMaster });
+        },
+        { env: { QUEUE_SHARDS: String(shards) }, redisClusterNodes: cluster.nodesEnv },
+      );
+    }
+  } finally {
+    await cluster.close();
+  }
+  results.scenarios.shards = out;
+}
+
 // ---------------------------------------------------------------- main
 
 let failed = false;
@@ -693,6 +944,9 @@ try {
     ["overhead", overheadScenario],
     ["throughput", throughputScenario],
     ["concurrency", concurrencyScenario],
+    ["counts", countsScenario],
+    ["concurrency10k", concurrency10kScenario],
+    ["shards", shardsScenario],
   ];
   for (const [name, fn] of order) {
     if (!scenarioNames.has(name)) continue;

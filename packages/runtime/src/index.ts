@@ -1,6 +1,7 @@
 export * from "./cancel.ts";
 export * from "./env/common-env.ts";
 export * from "./env/providers-from-env.ts";
+export * from "./env/queue-shards-env.ts";
 export * from "./env/worker-env.ts";
 export * from "./events/event-relay.ts";
 export * from "./events/event-writer.ts";
@@ -12,6 +13,7 @@ export * from "./jobs/flows.ts";
 export * from "./jobs/job-catalog.ts";
 export * from "./jobs/job-tracing.ts";
 export * from "./jobs/load-job-data.ts";
+export * from "./jobs/queue-shards.ts";
 export * from "./leases/fusion-tool-budget.ts";
 export * from "./leases/key-limits.ts";
 export * from "./leases/open-streams.ts";

@@ -2,12 +2,13 @@ import type { FusionConfig, Upstream } from "@fusion/llm-client";
 import { type Processor, Worker, type WorkerOptions } from "bullmq";
 import type { z } from "zod";
 import { CancelListener } from "./cancel.ts";
-import { ConfigError, commonEnvSchema, parseEnv } from "./env/common-env.ts";
+import { ConfigError, commonEnvSchema, invalidConfiguration, parseEnv } from "./env/common-env.ts";
 import { loadProvidersFromEnv } from "./env/providers-from-env.ts";
 import { workerEnvSchema } from "./env/worker-env.ts";
 import { EventWriter } from "./events/event-writer.ts";
 import { queueNames, type RetentionOptions } from "./jobs/job-catalog.ts";
 import { traceProcessor } from "./jobs/job-tracing.ts";
+import { type QueueShard, queueShards, servedShards } from "./jobs/queue-shards.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { initMetrics } from "./metrics/fusion-metrics.ts";
 import { startMetricsServer } from "./metrics/metrics-server.ts";
@@ -36,6 +37,8 @@ export interface WorkerRuntime<E extends WorkerRuntimeEnv = WorkerRuntimeEnv> {
   innerHeaders: Record<string, string>;
   /** Every worker made with `createWorker`; `/readyz` of the metrics server checks them. */
   workers: Worker[];
+  /** The queue shards this process takes jobs from (`QUEUE_SHARDS_SERVED`, or every one). */
+  shards: QueueShard[];
 }
 
 /**
@@ -50,8 +53,10 @@ export function createWorkerRuntime<S extends z.ZodObject>(
   const schema = workerRuntimeEnvSchema.extend(extra.shape);
   let env: WorkerRuntimeEnv & z.infer<S>;
   let providers: FusionConfig | undefined;
+  let shards: QueueShard[];
   try {
     env = parseEnv(schema) as WorkerRuntimeEnv & z.infer<S>;
+    shards = shardsServed(env);
     providers = loadProvidersFromEnv(env);
   } catch (err) {
     logger.fatal(err instanceof ConfigError ? err.message : String(err));
@@ -90,19 +95,46 @@ export function createWorkerRuntime<S extends z.ZodObject>(
     },
     innerHeaders: { "x-openrouter-fusion-depth": "1" },
     workers,
+    shards,
   };
 }
 
+/** The shards `QUEUE_SHARDS_SERVED` names among the `QUEUE_SHARDS` of `QUEUE_PREFIX`; a ConfigError for one that does not exist. */
+export function shardsServed(
+  env: Pick<WorkerRuntimeEnv, "QUEUE_PREFIX" | "QUEUE_SHARDS" | "QUEUE_SHARDS_SERVED">,
+): QueueShard[] {
+  try {
+    return servedShards(queueShards(env.QUEUE_PREFIX, env.QUEUE_SHARDS), env.QUEUE_SHARDS_SERVED);
+  } catch (err) {
+    throw invalidConfiguration([["QUEUE_SHARDS_SERVED", (err as Error).message]]);
+  }
+}
+
+/**
+ * The workers of one queue: one BullMQ Worker per shard this process serves, each with its own
+ * blocking connection and the whole `concurrency` (it is per shard: a process serving k shards runs
+ * up to k × concurrency jobs of the queue at once).
+ */
 export function createWorker<D, R>(
   runtime: WorkerRuntime,
   queueName: string,
   processor: Processor<D, R>,
   options: { concurrency: number } & Partial<WorkerOptions>,
+): Worker<D, R>[] {
+  const traced = instrumentProcessor(queueName, traceProcessor(queueName, processor));
+  return runtime.shards.map((shard) => createShardWorker(runtime, queueName, shard, traced, options));
+}
+
+function createShardWorker<D, R>(
+  runtime: WorkerRuntime,
+  queueName: string,
+  shard: QueueShard,
+  processor: Processor<D, R>,
+  options: { concurrency: number } & Partial<WorkerOptions>,
 ): Worker<D, R> {
-  const traced = traceProcessor(queueName, processor);
-  const worker = new Worker<D, R>(queueName, instrumentProcessor(queueName, traced), {
+  const worker = new Worker<D, R>(queueName, processor, {
     connection: runtime.workerConnection,
-    prefix: runtime.env.QUEUE_PREFIX,
+    prefix: shard.prefix,
     lockDuration: runtime.env.WORKER_LOCK_MS,
     stalledInterval: runtime.env.WORKER_STALLED_INTERVAL_MS,
     maxStalledCount: 2,
@@ -119,11 +151,13 @@ export function createWorker<D, R>(
       if (job?.finishedOn) observeFusionFinished(job.data, job.finishedOn, "failed");
     });
   }
-  worker.on("error", (err) => runtime.logger.error({ err, queue: queueName }, "worker error"));
+  const shardField = runtime.shards.length > 1 || shard.index > 0 ? { shard: shard.index } : {};
+  worker.on("error", (err) => runtime.logger.error({ err, queue: queueName, ...shardField }, "worker error"));
   worker.on("failed", (job, err) =>
     runtime.logger.warn(
       {
         queue: queueName,
+        ...shardField,
         jobId: job?.id,
         fusionId: (job?.data as { fusionId?: string })?.fusionId,
         err: err.message,

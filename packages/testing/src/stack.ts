@@ -23,6 +23,8 @@ export interface StackOptions {
   simulatorUrl: string;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** Extra environment of one service process (on top of `env`), e.g. the queue shards a worker serves. */
+  serviceEnv?: (name: ServiceName, index: number) => Record<string, string> | undefined;
   gateways?: number;
   panelWorkers?: number;
   judgeWorkers?: number;
@@ -126,7 +128,7 @@ export class Stack {
           ? { PORT: String(port), HOST: "127.0.0.1" }
           : {}
         : { METRICS_PORT: String(port ?? 0), METRICS_HOST: "127.0.0.1" };
-    const env = { ...this.env(), ...ports };
+    const env = { ...this.env(), ...this.options.serviceEnv?.(name, index), ...ports };
     const child = spawn(process.execPath, [join(root, serviceEntries[name])], {
       env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -16,6 +16,12 @@ export const fusionConversationSchema = z.object({
    * question is the last user message) is rebuilt from it (pipeline `forcedDecision`).
    */
   forcedCallId: z.string().optional(),
+  /**
+   * When the stored conversation expires (epoch ms), as the gateway set it: what lives as long as the
+   * fusion (its tool-call counter) takes this lifetime without asking Redis. Absent in conversations
+   * stored before it was written.
+   */
+  expiresAt: z.number().int().nonnegative().optional(),
 });
 export type FusionConversation = z.infer<typeof fusionConversationSchema>;
 export type FusionConversationInput = z.input<typeof fusionConversationSchema>;

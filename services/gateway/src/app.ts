@@ -40,7 +40,7 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
   // Bull Board behind ADMIN_API_KEY; without the key, nothing is mounted and /admin/* is 404.
   if (deps.env.ADMIN_API_KEY) {
     const { ADMIN_API_KEY: key, ADMIN_QUEUES_READ_ONLY: readOnly } = deps.env;
-    app.route(ADMIN_BASE, adminRoutes({ key, queues: deps.queues, redis: deps.redis, readOnly }));
+    app.route(ADMIN_BASE, adminRoutes({ key, shards: deps.shards, redis: deps.redis, readOnly }));
   }
 
   // The lab page is public (LAB_ENABLED=false: /lab is 404); the API it calls checks the key.

@@ -8,8 +8,12 @@ import {
   type Logger,
   loadProvidersFromEnv,
   OpenStreams,
+  type QueueName,
+  type QueueShard,
   queueNames,
+  queueShards,
   type RedisClient,
+  shardOfFusion,
 } from "@fusion/runtime";
 import { FlowProducer, Queue } from "bullmq";
 import type { GatewayEnv } from "./env.ts";
@@ -27,7 +31,10 @@ export interface GatewayDeps {
   redis: RedisClient;
   relay: EventRelay;
   flows: FlowProducer;
-  queues: { turn: Queue; panel: Queue; judge: Queue };
+  /** Every queue shard (`QUEUE_SHARDS`) with its queues: readiness, metrics and the dashboard see them all. */
+  shards: GatewayQueueShard[];
+  /** The shard of a fusion: its whole flow (turn, judge, panel) lives there (`shardOfFusion`). */
+  shardOf(fusionId: string): GatewayQueueShard;
   upstream: Upstream;
   readers: Readers;
   /** The per-key limits (requests per minute, fusions in flight), in Redis. */
@@ -36,6 +43,13 @@ export interface GatewayDeps {
   slots: FusionSlots;
   /** Each key's open SSE streams, counted in Redis across gateways (MAX_OPEN_STREAMS_PER_KEY). */
   openStreams: OpenStreams;
+}
+
+/** The queues of one fusion queue set. */
+export type FusionQueues = Record<QueueName, Queue>;
+
+export interface GatewayQueueShard extends QueueShard {
+  queues: FusionQueues;
 }
 
 export interface GatewayResources {
@@ -63,15 +77,24 @@ export function createGatewayDeps(
   }
 
   const queueOpts = { connection: redis, prefix: env.QUEUE_PREFIX, ...bullmqTelemetry() };
-  // The queues' meta records the cap of BullMQ's events stream, which every worker then applies.
-  const eventsCap = { ...queueOpts, streams: { events: { maxLen: env.QUEUE_EVENTS_MAX_LEN } } };
-  const queues = {
-    turn: new Queue(queueNames.turn, eventsCap),
-    panel: new Queue(queueNames.panel, eventsCap),
-    judge: new Queue(queueNames.judge, eventsCap),
-  };
-  for (const q of Object.values(queues))
-    q.on("error", (err) => logger.warn({ err: err.message }, "queue error"));
+  const shards = queueShards(env.QUEUE_PREFIX, env.QUEUE_SHARDS).map((shard) => {
+    // The queues' meta records the cap of BullMQ's events stream, which every worker then applies.
+    const opts = {
+      ...queueOpts,
+      prefix: shard.prefix,
+      streams: { events: { maxLen: env.QUEUE_EVENTS_MAX_LEN } },
+    };
+    const queues: FusionQueues = {
+      turn: new Queue(queueNames.turn, opts),
+      panel: new Queue(queueNames.panel, opts),
+      judge: new Queue(queueNames.judge, opts),
+    };
+    for (const q of Object.values(queues))
+      q.on("error", (err: Error) => logger.warn({ err: err.message, shard: shard.index }, "queue error"));
+    return { ...shard, queues };
+  });
+  const allQueues = shards.flatMap((s) => Object.values(s.queues));
+  // One producer for every shard: each job of a flow names its shard's prefix.
   const flows = new FlowProducer(queueOpts);
   flows.on("error", (err) => logger.warn({ err: err.message }, "flow producer error"));
 
@@ -113,7 +136,8 @@ export function createGatewayDeps(
       redis,
       relay,
       flows,
-      queues,
+      shards,
+      shardOf: (fusionId) => shardOfFusion(shards, fusionId),
       upstream,
       readers,
       keyLimits,
@@ -132,11 +156,7 @@ export function createGatewayDeps(
       slots.close();
       keyLimits.close();
       openStreams.close();
-      await Promise.allSettled([
-        flows.close(),
-        ...Object.values(queues).map((q) => q.close()),
-        upstream.close(),
-      ]);
+      await Promise.allSettled([flows.close(), ...allQueues.map((q) => q.close()), upstream.close()]);
       for (const conn of Object.values(connections)) conn.disconnect();
     },
   };

@@ -1,4 +1,11 @@
-import { commonEnvSchema, envBoolean, envInt, envList, queuePrefixSchema } from "@fusion/runtime";
+import {
+  commonEnvSchema,
+  envBoolean,
+  envInt,
+  envList,
+  queuePrefixSchema,
+  queueShardsSchema,
+} from "@fusion/runtime";
 import { z } from "zod";
 
 /** RFC 6750 `b64token`: what `Authorization: Bearer <token>` may carry. */
@@ -34,6 +41,8 @@ export const gatewayEnvSchema = commonEnvSchema.extend({
     message: "each key must be a bearer token: letters, digits and . _ ~ + / - with = only at the end",
   }),
   QUEUE_PREFIX: queuePrefixSchema,
+  /** Queue sets under their own hash tags; each fusion goes to the shard its id hashes to. The same in every service. */
+  QUEUE_SHARDS: queueShardsSchema,
   /** Interval of `: OPENROUTER PROCESSING` comment frames while a fusion works. */
   KEEPALIVE_MS: envInt(10_000, 50),
   /** Bytes of SSE frames held for one client before the gateway stops reading its fusion's events (it pulls). */

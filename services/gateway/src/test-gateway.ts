@@ -58,7 +58,7 @@ export async function testGateway(options: TestGatewayOptions): Promise<TestGate
     auth: { authorization: `Bearer ${env.GATEWAY_API_KEYS[0] ?? key}` },
     async jobCounts() {
       let n = 0;
-      for (const q of Object.values(deps.queues)) {
+      for (const q of deps.shards.flatMap((shard) => Object.values(shard.queues))) {
         const counts = await q.getJobCounts();
         for (const v of Object.values(counts)) n += v;
       }

@@ -25,7 +25,8 @@ const judgeProcessor = createJudgeJobProcessor(runtime, tools, {
   structuredOutput: env.JUDGE_STRUCTURED_OUTPUT,
   timeoutMs: env.JUDGE_TIMEOUT_MS,
 });
-const judge = createWorker(
+// One BullMQ Worker per queue and shard served (QUEUE_SHARDS_SERVED, or every one), each with its concurrency.
+const judges = createWorker(
   runtime,
   queueNames.judge,
   async (job: Job<StoredJudgeJob>, token?: string, signal?: AbortSignal) =>
@@ -33,9 +34,16 @@ const judge = createWorker(
   { concurrency: env.JUDGE_CONCURRENCY },
 );
 // The writer: the calling model's turn (decide, await the fusion, write the answer).
-const writer = createWorker(runtime, queueNames.turn, createWriterJobProcessor(runtime, flows), {
+const writers = createWorker(runtime, queueNames.turn, createWriterJobProcessor(runtime, flows), {
   concurrency: env.TURN_CONCURRENCY,
 });
-judge.on("ready", () => runtime.logger.info({ concurrency: env.JUDGE_CONCURRENCY }, "judge worker ready"));
-writer.on("ready", () => runtime.logger.info({ concurrency: env.TURN_CONCURRENCY }, "turn worker ready"));
-handleShutdown(runtime, [judge, writer]);
+const shards = runtime.shards.map((s) => s.index);
+for (const judge of judges)
+  judge.on("ready", () =>
+    runtime.logger.info({ concurrency: env.JUDGE_CONCURRENCY, shards }, "judge worker ready"),
+  );
+for (const writer of writers)
+  writer.on("ready", () =>
+    runtime.logger.info({ concurrency: env.TURN_CONCURRENCY, shards }, "turn worker ready"),
+  );
+handleShutdown(runtime, [...judges, ...writers]);

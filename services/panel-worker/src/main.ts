@@ -17,12 +17,17 @@ const runtime = createWorkerRuntime("panel-worker", panelEnvSchema);
 const { env } = runtime;
 const tools = createWebToolsFromEnv(env);
 const panel = createPanelJobProcessor(runtime, tools, { timeoutMs: env.PANEL_TIMEOUT_MS });
-const worker = createWorker(
+// One BullMQ Worker per queue shard served (QUEUE_SHARDS_SERVED, or every one), each with PANEL_CONCURRENCY.
+const workers = createWorker(
   runtime,
   queueNames.panel,
   async (job: Job<StoredPanelJob>, token?: string, signal?: AbortSignal) =>
     recordPanelResult(await panel(job, token, signal)),
   { concurrency: env.PANEL_CONCURRENCY },
 );
-worker.on("ready", () => runtime.logger.info({ concurrency: env.PANEL_CONCURRENCY }, "panel worker ready"));
-handleShutdown(runtime, [worker]);
+const shards = runtime.shards.map((s) => s.index);
+for (const worker of workers)
+  worker.on("ready", () =>
+    runtime.logger.info({ concurrency: env.PANEL_CONCURRENCY, shards }, "panel worker ready"),
+  );
+handleShutdown(runtime, workers);

@@ -1,6 +1,6 @@
 import type { ToolExecutor } from "@fusion/llm-client";
 import { runPanelist } from "@fusion/pipeline";
-import { innerStagePorts, loadPanelJob, type WorkerRuntime } from "@fusion/runtime";
+import { innerStagePorts, jobFusionId, loadPanelJob, type WorkerRuntime } from "@fusion/runtime";
 import type { PanelResult, StoredPanelJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 
@@ -19,17 +19,19 @@ export function createPanelJobProcessor(
   options: PanelJobOptions,
 ) {
   return async (job: Job<StoredPanelJob>, _token?: string, signal?: AbortSignal): Promise<PanelResult> => {
-    const data = await loadPanelJob(runtime.redis, job.data);
-    const log = runtime.logger.child({
-      fusionId: data.fusionId,
-      requestId: data.requestId,
-      model: data.model,
-    });
-    const cancel = runtime.cancel.register(data.fusionId, signal);
+    // Registered before the load, whose read of the cancel key answers the stage's first check.
+    const cancel = runtime.cancel.register(jobFusionId(job.data), signal);
     try {
+      const loaded = await loadPanelJob(runtime.redis, job.data);
+      const { data } = loaded;
+      const log = runtime.logger.child({
+        fusionId: data.fusionId,
+        requestId: data.requestId,
+        model: data.model,
+      });
       return await runPanelist(
         { ...data, deadline: { at: job.timestamp + options.timeoutMs, timeoutMs: options.timeoutMs } },
-        innerStagePorts(runtime, tools, data.fusionId, log, cancel.signal),
+        innerStagePorts(runtime, tools, data.fusionId, log, cancel.signal, loaded),
       );
     } finally {
       cancel.release();

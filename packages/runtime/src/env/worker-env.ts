@@ -1,14 +1,19 @@
 import { z } from "zod";
 import { QUEUE_PREFIX } from "../jobs/job-catalog.ts";
+import { hashTagSpan } from "../redis/hash-slot.ts";
 import { envInt, envList } from "./common-env.ts";
+import { queueShardsSchema, queueShardsServedSchema } from "./queue-shards-env.ts";
 
-/** The queue prefix must hold a Redis Cluster hash tag, so that one flow's keys share a slot. */
+/**
+ * The queue prefix must hold a Redis Cluster hash tag by Redis's own rule (the text between the first
+ * `{` and the next `}`, not empty), so that one flow's keys share a slot.
+ */
 export const queuePrefixSchema = z
   .string()
   .optional()
   .transform((v, ctx) => {
     const value = v?.trim() || QUEUE_PREFIX;
-    if (!/\{[^}]+\}/.test(value)) {
+    if (!hashTagSpan(value)) {
       ctx.addIssue({ code: "custom", message: `must contain a hash tag such as {fusion}, got "${value}"` });
       return z.NEVER;
     }
@@ -17,6 +22,10 @@ export const queuePrefixSchema = z
 
 export const workerEnvSchema = z.object({
   QUEUE_PREFIX: queuePrefixSchema,
+  /** Queue sets under their own hash tags (see `queueShards`); the same in every service. */
+  QUEUE_SHARDS: queueShardsSchema,
+  /** The shards this worker takes jobs from ("0,2"); unset: every shard. */
+  QUEUE_SHARDS_SERVED: queueShardsServedSchema,
   SEARXNG_URL: z.string().optional(),
   WEB_FETCH_ALLOW_HOSTS: envList(),
   WEB_FETCH_TIMEOUT_MS: envInt(15_000, 1),

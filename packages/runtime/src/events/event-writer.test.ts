@@ -28,6 +28,9 @@ const newFusion = async (meta = true) => {
   return id;
 };
 const chunk = (c: string): PendingEvent => ({ type: "chunk", data: { c } });
+/** Script calls Redis has run so far (every connection's). */
+const scriptCalls = async () =>
+  Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info("commandstats"))?.[1] ?? 0);
 const types = async (id: string) =>
   (await redis.xrange(keys.events(id), "-", "+")).map(([, fields]) => fields[1]);
 
@@ -76,5 +79,98 @@ describe("EventWriter", () => {
     await writer.append(id, { type: "final", data: { completion: { usage: { cost: 1 } } } });
     expect(await redis.exists(keys.meta(id))).toBe(0);
     expect(await types(id)).toEqual(["final"]);
+  });
+
+  it("puts what is appended while an append is in flight into one next call, in order", async () => {
+    const id = await newFusion();
+    const ids: string[] = [];
+    const before = await scriptCalls();
+    await Promise.all(["a", "b", "c", "d"].map((c) => writer.append(id, chunk(c)).then((i) => ids.push(i))));
+    const scripts = (await scriptCalls()) - before;
+    // The first goes at once; the three given meanwhile share the next call.
+    expect(scripts).toBe(2);
+    const entries = await redis.xrange(keys.events(id), "-", "+");
+    expect(entries.map(([, f]) => JSON.parse(f[3] ?? "")).map((d: { c: string }) => d.c)).toEqual([
+      "a",
+      "b",
+      "c",
+      "d",
+    ]);
+    // Each caller learns the stream's last id after the call that carried its events.
+    expect(ids[0]).toBe(entries[0]?.[0]);
+    expect(ids.slice(1)).toEqual([entries[3]?.[0], entries[3]?.[0], entries[3]?.[0]]);
+  });
+
+  it("keeps nothing given after a terminal event in the same call, and records its outcome", async () => {
+    const id = await newFusion();
+    const first = writer.append(id, chunk("a"));
+    const end = writer.append(id, { type: "error", data: { status: 502, message: "x" } });
+    const late = writer.append(id, chunk("late"), { type: "final", data: { completion: {} } });
+    await Promise.all([first, end, late]);
+    expect(await types(id)).toEqual(["chunk", "error"]);
+    expect(await redis.hget(keys.meta(id), "status")).toBe("failed");
+    expect(await late).toBe(await end);
+  });
+
+  it("appends an event as it was when given, not as its caller changed it later", async () => {
+    const id = await newFusion();
+    const first = writer.append(id, chunk("a"));
+    const data = { c: "b" };
+    const second = writer.append(id, { type: "chunk", data });
+    data.c = "changed";
+    await Promise.all([first, second]);
+    const entries = await redis.xrange(keys.events(id), "-", "+");
+    expect(entries.map(([, f]) => JSON.parse(f[3] ?? "").c)).toEqual(["a", "b"]);
+  });
+
+  describe("the stream's TTL (120 s here)", () => {
+    const events = (id: string) => keys.events(id);
+    /** An entry written directly at `ms`: the writer's next entry gets that millisecond (the ids only grow). */
+    const entryAt = (id: string, ms: number) => redis.xadd(events(id), `${ms}-0`, "t", "progress", "d", "{}");
+
+    it("is set by the append that creates the stream", async () => {
+      const id = await newFusion();
+      await writer.append(id, chunk("a"));
+      const ttl = await redis.pttl(events(id));
+      expect(ttl).toBeGreaterThan(110_000);
+      expect(ttl).toBeLessThanOrEqual(120_000);
+    });
+
+    it("is not renewed by an append in the same 60 s window as the entry before it, and is at the end", async () => {
+      const id = await newFusion();
+      await writer.append(id, chunk("a"));
+      await entryAt(id, Date.now() + 5_000);
+      await redis.pexpire(events(id), 50_000);
+      await writer.append(id, chunk("b"), chunk("c"));
+      expect(await redis.pttl(events(id))).toBeLessThanOrEqual(50_000);
+      // The terminal entry: the stream is kept its full TTL after the fusion's end.
+      await writer.append(id, { type: "final", data: { completion: {} } });
+      expect(await redis.pttl(events(id))).toBeGreaterThan(110_000);
+      expect(await types(id)).toEqual(["chunk", "progress", "chunk", "chunk", "final"]);
+    });
+
+    it("is renewed by an append in a later window: a running stream keeps at least half of it", async () => {
+      const id = await newFusion();
+      await entryAt(id, Date.now() - 61_000);
+      await redis.pexpire(events(id), 50_000);
+      await writer.append(id, chunk("a"));
+      expect(await redis.pttl(events(id))).toBeGreaterThan(110_000);
+    });
+
+    it("is set when the append that creates the stream also ends it", async () => {
+      const id = await newFusion();
+      await writer.append(id, { type: "error", data: { status: 502, message: "x" } });
+      expect(await redis.pttl(events(id))).toBeGreaterThan(110_000);
+    });
+  });
+
+  it("rejects every caller of a failed call, and serves the fusion again afterwards", async () => {
+    const id = await newFusion();
+    await redis.set(keys.events(id), "not a stream");
+    const results = await Promise.allSettled([writer.append(id, chunk("a")), writer.append(id, chunk("b"))]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    await redis.del(keys.events(id));
+    await writer.append(id, chunk("c"));
+    expect(await types(id)).toEqual(["chunk"]);
   });
 });

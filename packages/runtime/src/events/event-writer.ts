@@ -40,16 +40,34 @@ function outcomeOf(events: PendingEvent[]): [status: string, cost: string] {
   return ["completed", typeof cost === "number" && Number.isFinite(cost) ? String(cost) : ""];
 }
 
+const serialised = (e: PendingEvent): string =>
+  typeof e.data === "string" ? e.data : JSON.stringify(e.data);
+
+/** Events waiting for their fusion's append in flight, and the callers waiting for them. */
+interface Queued {
+  events: PendingEvent[];
+  waiters: Array<{ resolve: (id: string) => void; reject: (err: unknown) => void }>;
+}
+
 /**
  * Appends a fusion's output events to its Redis Stream; each append also publishes the new entry
  * (with the id of the entry before it) on a per-fusion channel, so a gateway learns of new entries
  * without a blocking read per client, and can tell from `prev` when it missed one. Several events
  * given at once are appended atomically, in order. Nothing is appended after the stream's terminal
  * entry; the append that writes it records the fusion's outcome in its meta (see `outcomeOf`).
+ *
+ * At most one append per fusion is in flight from this process: what is appended meanwhile (the
+ * panelists of one fusion reporting at once, progress beside the answer) waits and goes in the next
+ * script call, in the order it was given. An idle fusion's append goes at once, so nothing waits
+ * longer than one round trip it would have made anyway; a busy one costs one script call per round
+ * trip instead of one per event. Each call resolves to the stream's last id after the script call
+ * that carried its events, or rejects with that call's error.
  */
 export class EventWriter {
   readonly #redis: RedisClient;
   readonly #ttlSeconds: string;
+  /** Fusions with an append in flight: what waits for it (empty when nothing does). */
+  readonly #busy = new Map<string, Queued>();
 
   constructor(redis: RedisClient, ttlSeconds: number) {
     this.#redis = redis;
@@ -57,8 +75,44 @@ export class EventWriter {
   }
 
   append(fusionId: string, ...events: PendingEvent[]): Promise<string> {
+    const queued = this.#busy.get(fusionId);
+    if (queued) {
+      // Serialised now: what the caller changes after this call is not what it appended.
+      for (const e of events) queued.events.push({ type: e.type, data: serialised(e) });
+      return new Promise((resolve, reject) => queued.waiters.push({ resolve, reject }));
+    }
+    this.#busy.set(fusionId, { events: [], waiters: [] });
+    const sent = this.#send(fusionId, events);
+    void sent.then(
+      () => this.#next(fusionId),
+      () => this.#next(fusionId),
+    );
+    return sent;
+  }
+
+  /** Sends what waited for the append that just ended, or marks the fusion idle. */
+  #next(fusionId: string): void {
+    const queued = this.#busy.get(fusionId);
+    if (!queued || queued.waiters.length === 0) {
+      this.#busy.delete(fusionId);
+      return;
+    }
+    this.#busy.set(fusionId, { events: [], waiters: [] });
+    this.#send(fusionId, queued.events).then(
+      (id) => {
+        for (const w of queued.waiters) w.resolve(id);
+        this.#next(fusionId);
+      },
+      (err: unknown) => {
+        for (const w of queued.waiters) w.reject(err);
+        this.#next(fusionId);
+      },
+    );
+  }
+
+  #send(fusionId: string, events: PendingEvent[]): Promise<string> {
     const pairs: string[] = [];
-    for (const e of events) pairs.push(e.type, typeof e.data === "string" ? e.data : JSON.stringify(e.data));
+    for (const e of events) pairs.push(e.type, serialised(e));
     return appendEvents.run(
       this.#redis,
       keys.events(fusionId),

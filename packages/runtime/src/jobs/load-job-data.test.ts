@@ -1,6 +1,12 @@
+import { type RedisFixture, startRedis } from "@fusion/testing";
 import { storedPanelJobSchema, storedTurnJobSchema } from "@fusion/wire";
-import { describe, expect, it } from "vitest";
-import { withProgressLevel } from "./load-job-data.ts";
+import { UnrecoverableError } from "bullmq";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cancelFusion } from "../cancel.ts";
+import { createRedis } from "../redis/redis.ts";
+import { storeConversation } from "./conversation-store.ts";
+import { jobFusionId, loadPanelJob, withProgressLevel } from "./load-job-data.ts";
 
 const panelJob = {
   fusionId: "gen-fusion-1",
@@ -41,5 +47,61 @@ describe("withProgressLevel: jobs stored before progress levels stay readable", 
       step: "await-fusion",
     };
     expect(storedTurnJobSchema.parse(withProgressLevel(turn)).progress).toBe("events");
+  });
+});
+
+describe("loadPanelJob: the conversation and the cancel key in one round trip", () => {
+  let fixture: RedisFixture;
+  let redis: Redis;
+  let seq = 0;
+  beforeAll(async () => {
+    fixture = await startRedis();
+    redis = createRedis(fixture.url, "worker", "test-load-job-data");
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await fixture?.close();
+  });
+  const stored = async () => {
+    const fusionId = `load-test-${process.pid}-${++seq}`;
+    const messages = [{ role: "user" as const, content: "hi" }];
+    await storeConversation(redis, fusionId, { body: { model: "a/b", messages } }, 60);
+    return { ...panelJob, fusionId, progress: "none" };
+  };
+
+  it("answers the first check from the load's read, later ones from Redis", async () => {
+    const data = await stored();
+    const loaded = await loadPanelJob(redis, data);
+    expect(loaded.data.messages).toEqual([{ role: "user", content: "hi" }]);
+    await cancelFusion(redis, data.fusionId);
+    // The load read no cancel key: the first check says so without asking again.
+    expect(await loaded.isCancelled()).toBe(false);
+    expect(await loaded.isCancelled()).toBe(true);
+  });
+
+  it("sees a fusion cancelled before the load", async () => {
+    const data = await stored();
+    await cancelFusion(redis, data.fusionId);
+    expect(await (await loadPanelJob(redis, data)).isCancelled()).toBe(true);
+  });
+
+  it("gives the conversation's expiry, when it was stored with it", async () => {
+    const data = await stored();
+    expect((await loadPanelJob(redis, data)).expiresAt).toBeUndefined();
+    const expiresAt = Date.now() + 60_000;
+    const body = { model: "a/b", messages: [{ role: "user" as const, content: "hi" }] };
+    await storeConversation(redis, data.fusionId, { body, expiresAt }, 60);
+    expect((await loadPanelJob(redis, data)).expiresAt).toBe(expiresAt);
+  });
+
+  it("fails for good when the conversation is gone", async () => {
+    const data = { ...panelJob, fusionId: "load-test-gone", progress: "none" };
+    await expect(loadPanelJob(redis, data)).rejects.toBeInstanceOf(UnrecoverableError);
+  });
+
+  it("names the fusion of stored data, or none", () => {
+    expect(jobFusionId(panelJob)).toBe("gen-fusion-1");
+    expect(jobFusionId(null)).toBe("");
+    expect(jobFusionId({ fusionId: 3 })).toBe("");
   });
 });

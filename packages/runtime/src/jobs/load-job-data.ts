@@ -12,8 +12,9 @@ import {
   turnJobSchema,
   type WriterDecisionInput,
 } from "@fusion/wire";
+import { isCancelled } from "../cancel.ts";
 import type { RedisClient } from "../redis/redis.ts";
-import { loadConversation } from "./conversation-store.ts";
+import { type LoadedConversation, loadConversation } from "./conversation-store.ts";
 import { parseJobData } from "./job-catalog.ts";
 
 /**
@@ -28,18 +29,51 @@ export function withProgressLevel(data: unknown): unknown {
   return { ...rest, progress: emitProgress === true ? "events" : "none" };
 }
 
+/**
+ * A job's data as its stage works on it, and the stage's cancellation check: its first answer is the
+ * one read with the conversation (same round trip), later ones ask Redis. Register the job with the
+ * `CancelListener` before loading it, so that a cancel after that read still reaches it.
+ */
+export interface LoadedJob<T> {
+  data: T;
+  isCancelled: () => Promise<boolean>;
+  /** When the fusion's stored conversation expires (epoch ms), when it says so. */
+  expiresAt?: number;
+}
+
+function loaded<T>(
+  redis: RedisClient,
+  data: T & { fusionId: string },
+  read: LoadedConversation,
+): LoadedJob<T> {
+  let known: boolean | undefined = read.cancelled;
+  const { expiresAt } = read.conversation;
+  return {
+    data,
+    isCancelled: () => {
+      if (known === undefined) return isCancelled(redis, data.fusionId);
+      const answer = known;
+      known = undefined;
+      return Promise.resolve(answer);
+    },
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  };
+}
+
 /** A panel job's data with its fusion's conversation loaded: what `runPanelist` works on. */
-export async function loadPanelJob(redis: RedisClient, data: unknown): Promise<PanelJobData> {
+export async function loadPanelJob(redis: RedisClient, data: unknown): Promise<LoadedJob<PanelJobData>> {
   const stored = parseJobData(storedPanelJobSchema, withProgressLevel(data), "panel");
-  const { body } = await loadConversation(redis, stored.fusionId);
-  return parseJobData(panelJobSchema, { ...stored, messages: body.messages }, "panel");
+  const read = await loadConversation(redis, stored.fusionId);
+  const job = parseJobData(panelJobSchema, { ...stored, messages: read.conversation.body.messages }, "panel");
+  return loaded(redis, job, read);
 }
 
 /** The judge job's data with its fusion's conversation loaded: what `runJudge` works on. */
-export async function loadJudgeJob(redis: RedisClient, data: unknown): Promise<JudgeJobData> {
+export async function loadJudgeJob(redis: RedisClient, data: unknown): Promise<LoadedJob<JudgeJobData>> {
   const stored = parseJobData(storedJudgeJobSchema, withProgressLevel(data), "judge");
-  const { body } = await loadConversation(redis, stored.fusionId);
-  return parseJobData(judgeJobSchema, { ...stored, messages: body.messages }, "judge");
+  const read = await loadConversation(redis, stored.fusionId);
+  const job = parseJobData(judgeJobSchema, { ...stored, messages: read.conversation.body.messages }, "judge");
+  return loaded(redis, job, read);
 }
 
 /** Rebuilds a forced fusion's decision from its fusion call's id and the conversation (pipeline `forcedDecision`). */
@@ -53,13 +87,20 @@ export async function loadTurnJob(
   redis: RedisClient,
   data: unknown,
   forcedDecision: ForcedDecisionBuilder,
-): Promise<TurnJobData> {
+): Promise<LoadedJob<TurnJobData>> {
   const stored = parseJobData(storedTurnJobSchema, withProgressLevel(data), "turn");
-  const conversation = await loadConversation(redis, stored.fusionId);
-  const { body, forcedCallId } = conversation;
+  const read = await loadConversation(redis, stored.fusionId);
+  const { body, forcedCallId } = read.conversation;
   const decision =
     stored.decision ?? (forcedCallId === undefined ? undefined : forcedDecision(forcedCallId, body.messages));
-  return parseJobData(turnJobSchema, { ...stored, body, ...(decision ? { decision } : {}) }, "turn");
+  const turn = parseJobData(turnJobSchema, { ...stored, body, ...(decision ? { decision } : {}) }, "turn");
+  return loaded(redis, turn, read);
+}
+
+/** The fusion a job's stored data names, to register the job for cancellation before it is loaded. */
+export function jobFusionId(data: unknown): string {
+  const id = (data as { fusionId?: unknown } | null)?.fusionId;
+  return typeof id === "string" ? id : "";
 }
 
 /** A turn's state as its job keeps it: without the caller's request, nor a forced fusion's decision (rebuilt on load). */

@@ -37,11 +37,13 @@ function countingTools(): ToolExecutor & { ran: number } {
 describe("withFusionToolBudget", () => {
   it("runs a fusion's first `limit` calls across its stages and refuses the rest with a tool error", async () => {
     const fusionId = `f-${randomBytes(4).toString("hex")}`;
-    await storeConversation(redis, fusionId, { body: { messages: [] } }, 120);
+    // As the gateway stores it: the conversation with its expiry.
+    const expiresAt = Date.now() + 120_000;
+    await storeConversation(redis, fusionId, { body: { messages: [] }, expiresAt }, 120);
     const panelTools = countingTools();
     const judgeTools = countingTools();
-    const panel = withFusionToolBudget(panelTools, redis, fusionId, { limit: 4 });
-    const judge = withFusionToolBudget(judgeTools, redis, fusionId, { limit: 4 });
+    const panel = withFusionToolBudget(panelTools, redis, fusionId, { limit: 4, expiresAt });
+    const judge = withFusionToolBudget(judgeTools, redis, fusionId, { limit: 4, expiresAt });
     expect(panel.maxCallsPerTurn).toBe(5);
 
     const results = await Promise.all([
@@ -60,6 +62,56 @@ describe("withFusionToolBudget", () => {
     const ttl = await redis.pttl(keys.toolCalls(fusionId));
     expect(ttl).toBeGreaterThan(100_000);
     expect(ttl).toBeLessThanOrEqual(120_000);
+  });
+
+  it("counts exactly across processes calling at once (separate connections)", async () => {
+    const fusionId = `f-${randomBytes(4).toString("hex")}`;
+    const expiresAt = Date.now() + 120_000;
+    const connections = Array.from({ length: 4 }, (_, i) =>
+      createRedis(fixture.url, "worker", `test:budget-${i}`),
+    );
+    try {
+      const tools = connections.map(() => countingTools());
+      const budgeted = connections.map((c, i) =>
+        withFusionToolBudget(tools[i] as ToolExecutor, c, fusionId, { limit: 7, expiresAt }),
+      );
+      const results = await Promise.all(
+        Array.from({ length: 24 }, (_, n) => budgeted[n % 4]?.execute("web_fetch", "{}")),
+      );
+      expect(tools.reduce((sum, t) => sum + t.ran, 0)).toBe(7);
+      expect(results.filter((r) => r?.ok)).toHaveLength(7);
+      expect(await redis.get(keys.toolCalls(fusionId))).toBe("24");
+    } finally {
+      for (const c of connections) c.disconnect();
+    }
+  });
+
+  it("never leaves a counter without a TTL: at least a minute when the conversation is (nearly) gone", async () => {
+    const fusionId = `f-${randomBytes(4).toString("hex")}`;
+    const tools = countingTools();
+    const late = withFusionToolBudget(tools, redis, fusionId, { limit: 2, expiresAt: Date.now() - 5_000 });
+    expect((await late.execute("web_fetch", "{}")).ok).toBe(true);
+    const ttl = await redis.pttl(keys.toolCalls(fusionId));
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    // A conversation stored before it carried its expiry: an hour, longer than any fusion.
+    const older = `f-${randomBytes(4).toString("hex")}`;
+    await withFusionToolBudget(tools, redis, older, { limit: 2 }).execute("web_fetch", "{}");
+    const olderTtl = await redis.pttl(keys.toolCalls(older));
+    expect(olderTtl).toBeGreaterThan(3_500_000);
+    expect(olderTtl).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it("gives the counter its lifetime once: later calls neither reset nor extend it", async () => {
+    const fusionId = `f-${randomBytes(4).toString("hex")}`;
+    const tools = countingTools();
+    const expiresAt = Date.now() + 120_000;
+    const budgeted = withFusionToolBudget(tools, redis, fusionId, { limit: 5, expiresAt });
+    await budgeted.execute("web_fetch", "{}");
+    await redis.pexpire(keys.toolCalls(fusionId), 90_000);
+    await budgeted.execute("web_fetch", "{}");
+    expect(await redis.get(keys.toolCalls(fusionId))).toBe("2");
+    expect(await redis.pttl(keys.toolCalls(fusionId))).toBeLessThanOrEqual(90_000);
   });
 
   it("fails closed: a call whose count fails (no Redis, fail-fast connection) is refused, not run", async () => {

@@ -5,25 +5,37 @@ import type { RedisClient } from "../redis/redis.ts";
 export interface FusionToolBudget {
   /** Tool calls one fusion runs in all (`MAX_TOOL_CALLS_PER_FUSION`). */
   limit: number;
+  /** When the fusion's stored conversation expires (epoch ms, see `LoadedJob`); the counter's end. */
+  expiresAt?: number;
 }
 
-/** The counter's lifetime when its fusion's conversation is already gone (the fusion is over). */
-const ORPHAN_TTL_MS = 60_000;
+/** The counter's shortest lifetime: when the fusion's conversation is (nearly) gone, the fusion is over. */
+const MIN_TTL_MS = 60_000;
+/** Its lifetime when the conversation did not say when it expires (stored before it did): longer than any fusion. */
+const UNKNOWN_TTL_MS = 3_600_000;
 
 /**
- * Counts one call; the counter lives as long as the fusion's conversation (same hash tag, so one
- * MULTI on a Cluster too), and gets that lifetime on its first call or whenever it has none.
+ * Counts one call, in one round trip of two commands: `SET counter 0 PX ttl NX` creates the counter
+ * with its lifetime on the fusion's first call (and never touches it again), `INCR` counts. No
+ * transaction is needed for an exact count: SET NX only ever creates, INCR is atomic, so calls from
+ * any number of processes at once each get their own number. The counter lives as long as the
+ * fusion's conversation (same hash tag), at least MIN_TTL_MS, so it never exists without a TTL: the
+ * INCR always finds the key its SET made or found.
  */
-async function countCall(redis: RedisClient, fusionId: string): Promise<number> {
+async function countCall(
+  redis: RedisClient,
+  fusionId: string,
+  expiresAt: number | undefined,
+): Promise<number> {
   const counter = keys.toolCalls(fusionId);
-  const replies = await redis.multi().incr(counter).pttl(counter).pttl(keys.conversation(fusionId)).exec();
-  if (!replies) throw new Error("transaction aborted");
+  const ttlMs =
+    expiresAt === undefined ? UNKNOWN_TTL_MS : Math.max(MIN_TTL_MS, Math.ceil(expiresAt - Date.now()));
+  const replies = await redis.pipeline().set(counter, "0", "PX", ttlMs, "NX").incr(counter).exec();
+  if (!replies) throw new Error("pipeline aborted");
   for (const [err] of replies) if (err) throw err;
-  const [count, counterTtl, fusionTtl] = replies.map(([, value]) => Number(value));
-  if (counterTtl === -1) {
-    await redis.pexpire(counter, fusionTtl !== undefined && fusionTtl > 0 ? fusionTtl : ORPHAN_TTL_MS);
-  }
-  return count ?? 0;
+  const count = Number(replies[1]?.[1]);
+  if (!Number.isInteger(count) || count < 1) throw new Error("unexpected tool-call count");
+  return count;
 }
 
 function refused(name: string, error: string): ToolResult {
@@ -47,7 +59,7 @@ export function withFusionToolBudget(
     async execute(name, argumentsJson, signal) {
       let used: number;
       try {
-        used = await countCall(redis, fusionId);
+        used = await countCall(redis, fusionId, budget.expiresAt);
       } catch {
         return refused(name, "not run: the tool-call budget could not be checked; try again later");
       }

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { type QueueCountSource, QueueDepth, type WatchQueuesOptions } from "./queue-depth.ts";
+import { QueueDepth, type WatchedQueue, type WatchQueuesOptions } from "./queue-depth.ts";
 
 /**
  * Prometheus metrics shared by every service, so that the gateway and the workers use the same
@@ -27,7 +27,7 @@ export interface FusionMetrics {
   queueJobs: Gauge<"queue" | "state">;
   queueWorkers: Gauge<"queue">;
   /** Reports the depth of these queues on every scrape (replaces any queues watched before). */
-  watchQueues(queues: Record<string, QueueCountSource>, options?: WatchQueuesOptions): void;
+  watchQueues(queues: WatchedQueue[], options?: WatchQueuesOptions): void;
   /** A model slug as a label value, bounded to MAX_MODEL_LABELS distinct values. */
   modelLabel(model: string): string;
 }
@@ -91,24 +91,25 @@ export function createMetrics(registry: Registry = new Registry()): FusionMetric
     }),
     queueJobs: new Gauge({
       name: "fusion_queue_jobs",
-      help: "Jobs per queue and state, read from Redis when scraped.",
-      labelNames: ["queue", "state"] as const,
+      help: "Jobs per queue, queue shard and state, read from Redis when scraped.",
+      labelNames: ["queue", "shard", "state"] as const,
       registers,
       async collect() {
         const snap = await depth.snapshot();
         this.reset();
-        for (const { queue, state, count } of snap?.jobs ?? []) this.set({ queue, state }, count);
+        for (const { queue, shard, state, count } of snap?.jobs ?? [])
+          this.set({ queue, shard, state }, count);
       },
     }),
     queueWorkers: new Gauge({
       name: "fusion_queue_workers",
-      help: "Worker connections consuming each queue, read from Redis when scraped.",
-      labelNames: ["queue"] as const,
+      help: "Worker connections consuming each queue of each queue shard, read from Redis when scraped.",
+      labelNames: ["queue", "shard"] as const,
       registers,
       async collect() {
         const snap = await depth.snapshot();
         this.reset();
-        for (const { queue, count } of snap?.workers ?? []) this.set({ queue }, count);
+        for (const { queue, shard, count } of snap?.workers ?? []) this.set({ queue, shard }, count);
       },
     }),
     watchQueues(queues, options) {

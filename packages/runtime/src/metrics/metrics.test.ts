@@ -203,10 +203,10 @@ describe("queue metrics", () => {
 
   it("reports job counts per queue and state on scrape, read at most once per cache period", async () => {
     const m = createMetrics();
-    m.watchQueues({ panel: queue }, { cacheMs: 2_000, logger });
+    m.watchQueues([{ queue: "panel", shard: 0, source: queue }], { cacheMs: 2_000, logger });
     await queue.add("a", {});
     await queue.add("b", {}, { delay: 60_000 });
-    expect(await value(m, "fusion_queue_jobs", { queue: "panel", state: "waiting" })).toBe(1);
+    expect(await value(m, "fusion_queue_jobs", { queue: "panel", shard: "0", state: "waiting" })).toBe(1);
     expect(await value(m, "fusion_queue_jobs", { queue: "panel", state: "delayed" })).toBe(1);
     expect(await value(m, "fusion_queue_jobs", { queue: "panel", state: "failed" })).toBe(0);
     expect(await value(m, "fusion_queue_workers", { queue: "panel" })).toBe(0);
@@ -225,7 +225,7 @@ describe("queue metrics", () => {
     const dead = new Queue("panel", { connection: broken, prefix });
     dead.on("error", () => {});
     try {
-      m.watchQueues({ panel: dead }, { cacheMs: 0, timeoutMs: 200, logger });
+      m.watchQueues([{ queue: "panel", shard: 0, source: dead }], { cacheMs: 0, timeoutMs: 200, logger });
       recordPanelResult({ model: "x/y", status: "ok" }, m);
       const started = Date.now();
       const text = await m.registry.metrics();

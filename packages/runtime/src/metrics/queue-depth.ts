@@ -18,6 +18,13 @@ export interface QueueCountSource {
   getWorkersCount(): Promise<number>;
 }
 
+/** One queue to report, with the queue shard it belongs to (its `shard` label; 0 without sharding). */
+export interface WatchedQueue {
+  queue: string;
+  shard: number;
+  source: QueueCountSource;
+}
+
 export interface WatchQueuesOptions {
   /** Counts are read from Redis at most this often; scrapes in between get the cached numbers. */
   cacheMs?: number;
@@ -27,12 +34,12 @@ export interface WatchQueuesOptions {
 }
 
 export interface QueueSnapshot {
-  jobs: Array<{ queue: string; state: string; count: number }>;
-  workers: Array<{ queue: string; count: number }>;
+  jobs: Array<{ queue: string; shard: string; state: string; count: number }>;
+  workers: Array<{ queue: string; shard: string; count: number }>;
 }
 
 interface Watched {
-  queues: Record<string, QueueCountSource>;
+  queues: WatchedQueue[];
   cacheMs: number;
   timeoutMs: number;
   logger?: Logger;
@@ -47,7 +54,7 @@ export class QueueDepth {
   #cached: { at: number; snapshot: Promise<QueueSnapshot | undefined> } | undefined;
 
   /** Reports the depth of these queues from now on (replaces any queues watched before). */
-  watch(queues: Record<string, QueueCountSource>, options: WatchQueuesOptions = {}): void {
+  watch(queues: WatchedQueue[], options: WatchQueuesOptions = {}): void {
     this.#watched = {
       queues,
       cacheMs: options.cacheMs ?? 2000,
@@ -76,18 +83,21 @@ export class QueueDepth {
         timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
       });
       const read = Promise.all(
-        Object.entries(queues).map(async ([queue, q]) => {
-          const [counts, workers] = await Promise.all([q.getJobCounts(...queueStates), q.getWorkersCount()]);
-          return { queue, counts, workers };
+        queues.map(async ({ queue, shard, source }) => {
+          const [counts, workers] = await Promise.all([
+            source.getJobCounts(...queueStates),
+            source.getWorkersCount(),
+          ]);
+          return { queue, shard: String(shard), counts, workers };
         }),
       );
       read.catch(() => {});
       const entries = await Promise.race([read, timeout]);
       return {
-        jobs: entries.flatMap(({ queue, counts }) =>
-          queueStates.map((state) => ({ queue, state, count: counts[state] ?? 0 })),
+        jobs: entries.flatMap(({ queue, shard, counts }) =>
+          queueStates.map((state) => ({ queue, shard, state, count: counts[state] ?? 0 })),
         ),
-        workers: entries.map(({ queue, workers }) => ({ queue, count: workers })),
+        workers: entries.map(({ queue, shard, workers }) => ({ queue, shard, count: workers })),
       };
     } catch (err) {
       logger?.warn({ err: (err as Error).message }, "cannot read queue counts for metrics");

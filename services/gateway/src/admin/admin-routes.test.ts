@@ -68,7 +68,7 @@ describe("queue dashboard", () => {
     const key = adminKey();
     const gw = await gateway({ ADMIN_API_KEY: key });
     // Something to count: one job waiting in the turn queue.
-    await gw.deps.queues.turn.add("turn", { fusionId: "f-admin-test" });
+    await gw.deps.shardOf("f-admin-test").queues.turn.add("turn", { fusionId: "f-admin-test" });
 
     const page = await gw.app.request("/admin/queues", { headers: bearer(key) });
     expect(page.status).toBe(200);
@@ -93,6 +93,23 @@ describe("queue dashboard", () => {
     const turn = body.queues.find((q) => q.name === "turn");
     expect(turn?.counts.waiting).toBe(1);
     expect(turn?.readOnlyMode).toBe(true);
+  });
+
+  it("shows every queue of every shard with QUEUE_SHARDS=3, each job in its fusion's shard", async () => {
+    const key = adminKey();
+    const gw = await gateway({ ADMIN_API_KEY: key, QUEUE_SHARDS: "3" });
+    expect(gw.deps.shards).toHaveLength(3);
+    const fusionId = "f-admin-sharded";
+    const shard = gw.deps.shardOf(fusionId);
+    await shard.queues.turn.add("turn", { fusionId });
+
+    const api = await gw.app.request("/admin/queues/api/queues", { headers: bearer(key) });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as QueuesBody;
+    const names = ["0", "1", "2"].flatMap((i) => ["judge", "panel", "turn"].map((q) => `shard-${i}.${q}`));
+    expect(body.queues.map((q) => q.name).sort()).toEqual(names);
+    for (const q of body.queues)
+      expect(q.counts.waiting ?? 0, q.name).toBe(q.name === `shard-${shard.index}.turn` ? 1 : 0);
   });
 
   it("lets a browser in with ?key= once: a cookie (not the key) and a redirect without the key", async () => {
@@ -175,7 +192,7 @@ describe("queue dashboard", () => {
       headers: bearer(key),
     });
     expect(refused.status).toBe(405);
-    expect(await readOnly.deps.queues.panel.isPaused()).toBe(false);
+    expect(await readOnly.deps.shards[0]?.queues.panel.isPaused()).toBe(false);
 
     const writable = await gateway({ ADMIN_API_KEY: key, ADMIN_QUEUES_READ_ONLY: "false" });
     const paused = await writable.app.request("/admin/queues/api/queues/panel/pause", {
@@ -183,7 +200,7 @@ describe("queue dashboard", () => {
       headers: bearer(key),
     });
     expect(paused.status).toBe(200);
-    expect(await writable.deps.queues.panel.isPaused()).toBe(true);
-    await writable.deps.queues.panel.resume();
+    expect(await writable.deps.shards[0]?.queues.panel.isPaused()).toBe(true);
+    await writable.deps.shards[0]?.queues.panel.resume();
   });
 });

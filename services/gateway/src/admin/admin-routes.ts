@@ -6,7 +6,8 @@ import { adminSessions } from "./admin-sessions.ts";
 
 export interface AdminOptions {
   key: string;
-  queues: Record<string, Queue>;
+  /** Every queue shard's queues: the dashboard shows them all. */
+  shards: Array<{ index: number; queues: Record<string, Queue> }>;
   /** Where the dashboard's browser sessions live. */
   redis: RedisClient;
   /** Whether the dashboard may only look (no retry, clean, pause, add, obliterate). */
@@ -16,7 +17,8 @@ export interface AdminOptions {
 /**
  * `/admin/*` behind the admin key (or a session cookie; `POST /admin/logout` ends it), with Bull Board
  * at `/admin/queues`: the page (HTML), its static assets (`/admin/queues/static/*`, served from @bull-board/ui on disk) and its JSON API
- * (`/admin/queues/api/*`), over the gateway's own BullMQ queues. Bull Board is loaded on the first
+ * (`/admin/queues/api/*`), over the gateway's own BullMQ queues: with one queue shard named `turn`,
+ * `judge` and `panel`; with several, `shard-<i>.<queue>` (grouped by shard in its menu). Bull Board is loaded on the first
  * authorised request, so a gateway whose dashboard nobody opens does not load it.
  */
 export function adminRoutes(options: AdminOptions): Hono {
@@ -49,8 +51,14 @@ async function loadBoard(options: AdminOptions): Promise<Hono> {
   const serverAdapter = new HonoAdapter(serveStatic);
   serverAdapter.setBasePath(QUEUES_PATH);
   createBullBoard({
-    queues: Object.values(options.queues).map(
-      (q) => new BullMQAdapter(q, { readOnlyMode: options.readOnly }),
+    queues: options.shards.flatMap(({ index, queues }) =>
+      Object.values(queues).map(
+        (q) =>
+          new BullMQAdapter(q, {
+            readOnlyMode: options.readOnly,
+            ...(options.shards.length > 1 ? { prefix: `shard-${index}.`, delimiter: "." } : {}),
+          }),
+      ),
     ),
     serverAdapter,
     options: { uiConfig: { boardTitle: "Fusion queues" } },

@@ -4,8 +4,8 @@ import {
   buildForcedFlow,
   jobIds,
   jobOptions,
+  queueConversation,
   queueNames,
-  storeConversation,
   withSpan,
 } from "@fusion/runtime";
 import { FusionError } from "@fusion/wire";
@@ -36,12 +36,12 @@ export type EnqueueFusion = (fusion: AcceptedFusion) => Promise<void>;
 /**
  * Puts fusions on the queues: an offered fusion as one turn job (the writer decides), a forced one as
  * the whole flow (panel jobs under the judge under the turn). The fusion's meta (owner, model, stream,
- * what the listing shows) is written beside it, with its entry in its owner's index, for the endpoints
- * that read, resume or list it. Resolves once both are in Redis; rejects with 503 in the error shape
- * when they could not be written.
+ * what the listing shows) is written first, with its entry in its owner's index and the stored
+ * conversation, for the endpoints that read, resume or list it. Resolves once both are in Redis;
+ * rejects with 503 in the error shape when they could not be written.
  */
 export function fusionEnqueuer(
-  deps: Pick<GatewayDeps, "env" | "logger" | "redis" | "queues" | "flows">,
+  deps: Pick<GatewayDeps, "env" | "logger" | "redis" | "shardOf" | "flows">,
 ): EnqueueFusion {
   const { env, logger } = deps;
   const retention = {
@@ -60,12 +60,20 @@ export function fusionEnqueuer(
       includeUsage: fusion.includeUsage,
       progress,
     });
+    // The fusion's queue shard, from its id alone: any gateway finds its jobs again.
+    const shard = deps.shardOf(fusionId);
     const enqueue = async () => {
-      // Stored once, before the jobs that refer to it (they carry only the fusion id).
+      // Stored once, before the jobs that refer to it (they carry only the fusion id), in the meta's
+      // transaction: meta, owner index and conversation in one round trip.
       const forced = plan.mode === "forced" ? { forcedCallId: newToolCallId() } : {};
-      await storeConversation(deps.redis, fusionId, { body: plan.turnBody, ...forced }, metaTtlSeconds);
+      // Its expiry rides with it: the fusion's tool-call counter takes that lifetime (fusion-tool-budget).
+      const expiresAt = Date.now() + metaTtlSeconds * 1000;
+      const conversation = { body: plan.turnBody, ...forced, expiresAt };
+      await writeMeta(deps.redis, fusionId, meta, metaTtlSeconds, (tx) =>
+        queueConversation(tx, fusionId, conversation, metaTtlSeconds),
+      );
       if (plan.mode === "offered") {
-        await deps.queues.turn.add("turn", turn, {
+        await shard.queues.turn.add("turn", turn, {
           ...jobOptions(queueNames.turn, retention),
           jobId: jobIds.turn(fusionId),
         });
@@ -78,7 +86,7 @@ export function fusionEnqueuer(
           question: distinctQuestion(plan.messages, plan.question),
           settings: plan.settings,
           progress,
-          prefix: env.QUEUE_PREFIX,
+          prefix: shard.prefix,
           retention,
         }),
       );
@@ -95,11 +103,8 @@ export function fusionEnqueuer(
       judge: plan.settings.judgeModel,
       prompt: lastUserText(plan.messages).slice(0, PROMPT_PREVIEW_CHARS),
     };
-    return Promise.all([
-      writeMeta(deps.redis, fusionId, meta, metaTtlSeconds),
-      // BullMQ's own spans (addFlow, addNode per job) are children of this one.
-      withSpan("fusion enqueue", { attributes: { "fusion.id": fusionId } }, enqueue),
-    ]).then(
+    // BullMQ's own spans (addFlow, addNode per job) are children of this one.
+    return withSpan("fusion enqueue", { attributes: { "fusion.id": fusionId } }, enqueue).then(
       () => {
         const fields = {
           entry: plan.entry,

@@ -20,7 +20,7 @@ import { ownFusionMeta } from "../sse/own-fusion-meta.ts";
 export function fusionStreamRoute(
   deps: Pick<
     GatewayDeps,
-    "env" | "logger" | "redis" | "relay" | "readers" | "slots" | "queues" | "openStreams"
+    "env" | "logger" | "redis" | "relay" | "readers" | "slots" | "shardOf" | "openStreams"
   >,
 ) {
   return factory.createApp().get("/fusions/:id/stream", async (c) => {

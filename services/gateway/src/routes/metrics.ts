@@ -5,11 +5,15 @@ import { factory } from "../factory.ts";
 /**
  * `GET /metrics`: Prometheus text format. Open unless METRICS_TOKEN is set (then it needs
  * `Authorization: Bearer <token>`); the API keys do not apply, as scrapers are not API clients.
- * Queue depths are read from Redis on scrape, at most every two seconds.
+ * Queue depths (every queue of every shard, labelled `queue` and `shard`) are read from Redis on
+ * scrape, at most every two seconds.
  */
-export function metricsRoute(deps: Pick<GatewayDeps, "env" | "logger" | "queues">) {
+export function metricsRoute(deps: Pick<GatewayDeps, "env" | "logger" | "shards">) {
   initMetrics("gateway");
-  metrics.watchQueues(deps.queues, { cacheMs: 2000, logger: deps.logger });
+  const watched = deps.shards.flatMap((shard) =>
+    Object.entries(shard.queues).map(([queue, source]) => ({ queue, shard: shard.index, source })),
+  );
+  metrics.watchQueues(watched, { cacheMs: 2000, logger: deps.logger });
   return factory.createApp().get("/metrics", async (c) => {
     if (!metricsAuthorized(c.req.header("authorization"), deps.env.METRICS_TOKEN)) {
       c.header("www-authenticate", "Bearer");

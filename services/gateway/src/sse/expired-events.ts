@@ -10,12 +10,12 @@ const ENQUEUE_MARGIN_MS = 30_000;
  * A fusion still queued has no stream yet either: it is not expired.
  */
 export async function eventsExpired(
-  deps: Pick<GatewayDeps, "redis" | "queues">,
+  deps: Pick<GatewayDeps, "redis" | "shardOf">,
   fusionId: string,
   created: number,
 ): Promise<boolean> {
   if ((await deps.redis.exists(keys.events(fusionId))) === 1) return false;
-  const state = await deps.queues.turn.getJobState(jobIds.turn(fusionId));
+  const state = await deps.shardOf(fusionId).queues.turn.getJobState(jobIds.turn(fusionId));
   if (state === "completed" || state === "failed") return true;
   return state === "unknown" && Date.now() - created > ENQUEUE_MARGIN_MS;
 }

@@ -1,5 +1,6 @@
 import { keys, type RedisClient, recordOwnedFusion } from "@fusion/runtime";
 import type { FusionOptions, ProgressLevel } from "@fusion/wire";
+import type { ChainableCommander } from "ioredis";
 
 /**
  * How a fusion's stream shows its progress: as SSE comment lines that clients ignore (the default),
@@ -42,13 +43,15 @@ const outcomes = new Set<string>(["completed", "failed", "cancelled"]);
 
 /**
  * Writes a fusion's meta with its entry in its owner's index (the listing), in one round trip on a
- * single Redis (see runtime `recordOwnedFusion`); both live as long as the fusion may be read.
+ * single Redis (see runtime `recordOwnedFusion`); both live as long as the fusion may be read. `also`
+ * queues more writes on the fusion's own keys (same hash tag) into the meta's transaction.
  */
 export async function writeMeta(
   redis: RedisClient,
   fusionId: string,
   meta: Omit<FusionMeta, "outcome" | "cost">,
   ttlSeconds: number,
+  also: (tx: ChainableCommander) => ChainableCommander = (tx) => tx,
 ): Promise<void> {
   const key = keys.meta(fusionId);
   const fields = {
@@ -64,7 +67,7 @@ export async function writeMeta(
     prompt: meta.prompt.slice(0, PROMPT_PREVIEW_CHARS),
   };
   await recordOwnedFusion(redis, { owner: meta.owner, fusionId, createdMs: meta.created, ttlSeconds }, (tx) =>
-    tx.hset(key, fields).expire(key, ttlSeconds),
+    also(tx.hset(key, fields).expire(key, ttlSeconds)),
   );
 }
 

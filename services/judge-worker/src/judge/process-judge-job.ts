@@ -1,6 +1,6 @@
 import type { ToolExecutor } from "@fusion/llm-client";
 import { runJudge } from "@fusion/pipeline";
-import { innerStagePorts, loadJudgeJob, metrics, type WorkerRuntime } from "@fusion/runtime";
+import { innerStagePorts, jobFusionId, loadJudgeJob, metrics, type WorkerRuntime } from "@fusion/runtime";
 import type { JudgeResult, StoredJudgeJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 import { readPanelResults } from "./panel-results.ts";
@@ -19,15 +19,17 @@ export function createJudgeJobProcessor(
   options: JudgeJobOptions,
 ) {
   return async (job: Job<StoredJudgeJob>, _token?: string, signal?: AbortSignal): Promise<JudgeResult> => {
-    const data = await loadJudgeJob(runtime.redis, job.data);
-    const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
-    const results = await readPanelResults(job, data.panel);
-    const cancel = runtime.cancel.register(data.fusionId, signal);
+    // Registered before the load, whose read of the cancel key answers the stage's first check.
+    const cancel = runtime.cancel.register(jobFusionId(job.data), signal);
     try {
+      const loaded = await loadJudgeJob(runtime.redis, job.data);
+      const { data } = loaded;
+      const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
+      const results = await readPanelResults(job, data.panel);
       return await runJudge(
         { ...data, results, structuredOutput: options.structuredOutput, timeoutMs: options.timeoutMs },
         {
-          ...innerStagePorts(runtime, tools, data.fusionId, log, cancel.signal),
+          ...innerStagePorts(runtime, tools, data.fusionId, log, cancel.signal, loaded),
           onRepair: () => metrics.judgeRepairs.inc(),
         },
       );

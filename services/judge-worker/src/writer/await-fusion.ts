@@ -12,7 +12,7 @@ async function hasNoChildren(job: Job): Promise<boolean> {
 /**
  * Waiting for the fusion with BullMQ's waiting-children pattern. An offered fusion adds its judge
  * flow below the turn job (and on a retry adds it again if the first attempt stopped before it
- * could: job ids make it idempotent), then the job waits for its children, holding no worker slot
+ * could: job ids make it idempotent) in the turn job's queue shard, then the job waits for its children, holding no worker slot
  * meanwhile: the run is suspended and BullMQ runs the job again once they finish. A forced fusion's
  * flow was added with the turn job. Then the judge's result is read from the children.
  */
@@ -35,7 +35,8 @@ export function awaitFusionAsChildren(
           ),
           settings: turn.settings,
           progress: turn.progress,
-          prefix: runtime.env.QUEUE_PREFIX,
+          // The turn job's own queue shard: a fusion's whole flow lives in one shard.
+          prefix: job.prefix,
           retention: runtime.retention,
         });
         await flows.add({

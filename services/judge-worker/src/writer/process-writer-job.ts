@@ -1,5 +1,5 @@
 import { forcedDecision, runWriterTurn } from "@fusion/pipeline";
-import { isCancelled, loadTurnJob, storedTurn, type WorkerRuntime } from "@fusion/runtime";
+import { jobFusionId, loadTurnJob, storedTurn, type WorkerRuntime } from "@fusion/runtime";
 import type { StoredTurnJob } from "@fusion/wire";
 import { type FlowProducer, type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { awaitFusionAsChildren } from "./await-fusion.ts";
@@ -12,10 +12,11 @@ import { emittedSteps } from "./emitted-steps.ts";
  */
 export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProducer) {
   return async (job: Job<StoredTurnJob>, token?: string, signal?: AbortSignal): Promise<{ done: true }> => {
-    const data = await loadTurnJob(runtime.redis, job.data, forcedDecision);
-    const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
-    const cancel = runtime.cancel.register(data.fusionId, signal);
+    // Registered before the load, whose read of the cancel key answers the turn's first check.
+    const cancel = runtime.cancel.register(jobFusionId(job.data), signal);
     try {
+      const { data, isCancelled } = await loadTurnJob(runtime.redis, job.data, forcedDecision);
+      const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
       const outcome = await runWriterTurn(
         data,
         {
@@ -23,7 +24,7 @@ export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProd
           events: runtime.events,
           log,
           signal: cancel.signal,
-          isCancelled: () => isCancelled(runtime.redis, data.fusionId),
+          isCancelled,
           saveState: async (turn) => {
             await job.updateData(storedTurn(turn));
           },
