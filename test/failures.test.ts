@@ -1,5 +1,9 @@
+import { keys } from "@fusion/runtime";
+import { readSseFrames } from "@fusion/testing";
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { bodyOf, uniqueModel, useStack } from "./support/fixture.ts";
+import { chunksOf, dataOf } from "./support/sse.ts";
 
 const e2e = useStack();
 
@@ -141,5 +145,41 @@ describe("panel and judge failures", () => {
       })(),
     ).rejects.toThrow();
     expect(text.length).toBeGreaterThan(0);
+  });
+
+  it("a turn that fails for good before it wrote anything (its conversation gone) ends the stream with an error, not a wait", async () => {
+    // No turn runs while the judge workers are down.
+    for (const worker of e2e.stack.services.filter((s) => s.name === "judge-worker")) {
+      await e2e.stack.kill(worker);
+    }
+    const res = await e2e.post({
+      model: uniqueModel("writer"),
+      stream: true,
+      messages: [{ role: "user", content: "Is nuclear power cheap?" }],
+      plugins: [{ id: "fusion", analysis_models: [uniqueModel("p")] }],
+    });
+    expect(res.status).toBe(200);
+    const fusionId = res.headers.get("x-fusion-id") ?? "";
+    // Its stored conversation expires (or is evicted) before the turn job runs.
+    const redis = new Redis(e2e.redis.url);
+    try {
+      expect(await redis.del(keys.conversation(fusionId))).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    e2e.stack.spawn("judge-worker", e2e.stack.services.length);
+
+    const frames = await readSseFrames(res);
+    const [chunk] = chunksOf(frames);
+    expect(chunk?.choices[0]?.finish_reason).toBe("error");
+    expect(chunk?.error).toMatchObject({
+      status: 500,
+      message: expect.stringContaining("is gone (expired)"),
+    });
+    expect(dataOf(frames).at(-1)).toBe("[DONE]");
+    const status = await fetch(`${e2e.stack.baseUrl}/api/v1/fusions/${fusionId}`, {
+      headers: { authorization: `Bearer ${e2e.stack.apiKey}` },
+    });
+    expect(await status.json()).toMatchObject({ status: "failed", error: { code: 500 } });
   });
 });

@@ -12,6 +12,7 @@ import type { StoredJudgeJob } from "@fusion/wire";
 import { FlowProducer, type Job } from "bullmq";
 import { judgeEnvSchema } from "./env.ts";
 import { createJudgeJobProcessor } from "./judge/process-judge-job.ts";
+import { endFailedTurn } from "./writer/end-failed-turn.ts";
 import { createWriterJobProcessor } from "./writer/process-writer-job.ts";
 
 await startTracing("judge-worker");
@@ -42,8 +43,13 @@ for (const judge of judges)
   judge.on("ready", () =>
     runtime.logger.info({ concurrency: env.JUDGE_CONCURRENCY, shards }, "judge worker ready"),
   );
-for (const writer of writers)
+for (const writer of writers) {
   writer.on("ready", () =>
     runtime.logger.info({ concurrency: env.TURN_CONCURRENCY, shards }, "turn worker ready"),
   );
+  // A turn that failed for good ends its stream, so that no client waits for it.
+  writer.on("failed", (job, err) => {
+    if (job) void endFailedTurn(runtime, job, err);
+  });
+}
 handleShutdown(runtime, [...judges, ...writers]);

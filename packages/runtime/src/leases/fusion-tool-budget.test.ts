@@ -86,7 +86,7 @@ describe("withFusionToolBudget", () => {
     }
   });
 
-  it("never leaves a counter without a TTL: at least a minute when the conversation is (nearly) gone", async () => {
+  it("never leaves a counter without a TTL: a minute when the conversation is already gone", async () => {
     const fusionId = `f-${randomBytes(4).toString("hex")}`;
     const tools = countingTools();
     const late = withFusionToolBudget(tools, redis, fusionId, { limit: 2, expiresAt: Date.now() - 5_000 });
@@ -100,6 +100,18 @@ describe("withFusionToolBudget", () => {
     const olderTtl = await redis.pttl(keys.toolCalls(older));
     expect(olderTtl).toBeGreaterThan(3_500_000);
     expect(olderTtl).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it("lives no longer than the fusion's conversation, however short its retention", async () => {
+    const fusionId = `f-${randomBytes(4).toString("hex")}`;
+    const budgeted = withFusionToolBudget(countingTools(), redis, fusionId, {
+      limit: 2,
+      expiresAt: Date.now() + 3_000,
+    });
+    await budgeted.execute("web_fetch", "{}");
+    const ttl = await redis.pttl(keys.toolCalls(fusionId));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3_000);
   });
 
   it("gives the counter its lifetime once: later calls neither reset nor extend it", async () => {

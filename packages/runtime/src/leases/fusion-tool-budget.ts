@@ -9,8 +9,8 @@ export interface FusionToolBudget {
   expiresAt?: number;
 }
 
-/** The counter's shortest lifetime: when the fusion's conversation is (nearly) gone, the fusion is over. */
-const MIN_TTL_MS = 60_000;
+/** The counter's lifetime when the fusion's conversation is already gone (the fusion is over: a late job). */
+const ORPHAN_TTL_MS = 60_000;
 /** Its lifetime when the conversation did not say when it expires (stored before it did): longer than any fusion. */
 const UNKNOWN_TTL_MS = 3_600_000;
 
@@ -19,7 +19,7 @@ const UNKNOWN_TTL_MS = 3_600_000;
  * with its lifetime on the fusion's first call (and never touches it again), `INCR` counts. No
  * transaction is needed for an exact count: SET NX only ever creates, INCR is atomic, so calls from
  * any number of processes at once each get their own number. The counter lives as long as the
- * fusion's conversation (same hash tag), at least MIN_TTL_MS, so it never exists without a TTL: the
+ * fusion's conversation (same hash tag; ORPHAN_TTL_MS when that is already gone), so it never exists without a TTL: the
  * INCR always finds the key its SET made or found.
  */
 async function countCall(
@@ -28,8 +28,8 @@ async function countCall(
   expiresAt: number | undefined,
 ): Promise<number> {
   const counter = keys.toolCalls(fusionId);
-  const ttlMs =
-    expiresAt === undefined ? UNKNOWN_TTL_MS : Math.max(MIN_TTL_MS, Math.ceil(expiresAt - Date.now()));
+  const left = expiresAt === undefined ? UNKNOWN_TTL_MS : Math.ceil(expiresAt - Date.now());
+  const ttlMs = left > 0 ? left : ORPHAN_TTL_MS;
   const replies = await redis.pipeline().set(counter, "0", "PX", ttlMs, "NX").incr(counter).exec();
   if (!replies) throw new Error("pipeline aborted");
   for (const [err] of replies) if (err) throw err;
