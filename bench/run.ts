@@ -384,7 +384,7 @@ async function measure(
   cpuMs.load = result.cpuMs;
   const machineAfter = machineBusyMs();
   const ours = Object.values(cpuMs).reduce((a, b) => a + b, 0);
-  // What the rest of the machine (other engineers' tests) used meanwhile, in cores on average.
+  // What the rest of the machine (other test suites, say) used meanwhile, in cores on average.
   const foreignCores =
     machineBefore !== undefined && machineAfter !== undefined
       ? Math.max(0, machineAfter - machineBefore - ours) / Math.max(1, elapsed)

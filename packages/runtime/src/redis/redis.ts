@@ -11,7 +11,7 @@ export type RedisRole =
   | "subscriber"
   /**
    * A worker's or relay's plain commands (event appends, cancellation checks, job bookkeeping):
-   * like `worker`, plus auto-pipelining, so the commands of one tick share one socket write.
+   * like `worker`, plus auto-pipelining on a single Redis, so the commands of one tick share one socket write.
    */
   | "commands";
 
@@ -131,7 +131,10 @@ function createRedisCluster(config: RedisClusterConfig, role: RedisRole, name?: 
       ...(config.tls ? { tls: {} } : {}),
     },
     enableOfflineQueue: role !== "producer",
-    enableAutoPipelining: autoPipelining(role),
+    // No auto-pipelining on a cluster: ioredis follows a MOVED inside a pipeline only when every
+    // failed command got the same reply, and an auto-pipeline mixes the slots of one node, so after a
+    // failover its commands failed with "MOVED <slot> …" instead of being redirected.
+    enableAutoPipelining: false,
     clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
     ...(role === "producer" ? {} : RIDE_OUT_FAILOVER),
     lazyConnect: false,
