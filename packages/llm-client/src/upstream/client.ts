@@ -5,19 +5,14 @@ import type { Logger } from "pino";
 import { Agent, type Dispatcher } from "undici";
 import { OPENROUTER_CAPABILITIES, type UpstreamCapabilities } from "../dialects/dialect.ts";
 import { TurnAssembler, turnFromCompletion } from "./assemble.ts";
+import { type ClientSecretsAndLimits, callErrorContext, lowerCaseKeys, modelOf } from "./call-context.ts";
 import type { CallOptions, ProxyResponse, StreamTurnOptions } from "./call-options.ts";
 import type { UpstreamClientOptions } from "./client-options.ts";
-import { notEventStreamError, parseCompletionBody } from "./completion-body.ts";
-import {
-  abortedError,
-  type ErrorContext,
-  httpError,
-  isRecord,
-  toUpstreamError,
-  UpstreamError,
-} from "./errors.ts";
-import { endToEndHeaders, errorBodyCap, headerValue, readCapped, release } from "./response-body.ts";
-import { parseRetryAfter, retryDelayMs, sleep } from "./retry.ts";
+import { parseCompletionBody } from "./completion-body.ts";
+import { httpErrorOf, notEventStreamOf } from "./error-response.ts";
+import { abortedError, type ErrorContext, isRecord, toUpstreamError, UpstreamError } from "./errors.ts";
+import { endToEndHeaders, headerValue, release } from "./response-body.ts";
+import { retryDelayMs, sleep } from "./retry.ts";
 import { parseChunkStream } from "./sse.ts";
 import { traceComplete, traceStream } from "./tracing.ts";
 
@@ -44,6 +39,7 @@ export class UpstreamClient {
   readonly #logger: Logger | undefined;
   readonly #onError: (error: Pick<UpstreamError, "kind" | "status">) => void;
   readonly #agent: Agent;
+  readonly #secretsAndLimits: ClientSecretsAndLimits;
 
   constructor(options: UpstreamClientOptions) {
     const url = new URL(options.baseUrl);
@@ -53,6 +49,12 @@ export class UpstreamClient {
     this.#headers = lowerCaseKeys(options.headers ?? {});
     this.#headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ?? 120_000;
+    this.#secretsAndLimits = {
+      apiKey: this.#apiKey,
+      headers: this.#headers,
+      headersTimeoutMs: this.#headersTimeoutMs,
+      bodyTimeoutMs: this.#bodyTimeoutMs,
+    };
     this.#maxRetries = Math.max(0, options.maxRetries ?? 3);
     this.#retryBaseMs = options.retryBaseMs ?? 500;
     this.#retryMaxMs = options.retryMaxMs ?? 30_000;
@@ -128,10 +130,10 @@ export class UpstreamClient {
       let finished = false;
       try {
         res = await this.#post("/chat/completions", payload, "text/event-stream", options, ctx);
-        if (res.statusCode < 200 || res.statusCode > 299) throw await this.#errorFrom(res, ctx);
+        if (res.statusCode < 200 || res.statusCode > 299) throw await httpErrorOf(res, ctx);
         const contentType = headerValue(res.headers["content-type"]);
         if (!contentType.toLowerCase().includes("text/event-stream")) {
-          throw await this.#notEventStream(res, contentType, ctx);
+          throw await notEventStreamOf(res, contentType, ctx);
         }
         const chunks = parseChunkStream(res.body.iterator({ destroyOnReturn: false }), ctx);
         for await (const chunk of chunks) {
@@ -227,18 +229,7 @@ export class UpstreamClient {
   }
 
   #context(model: string | undefined, options: CallOptions): ErrorContext {
-    const secrets: string[] = [];
-    if (this.#apiKey) secrets.push(this.#apiKey);
-    for (const [name, value] of Object.entries({ ...this.#headers, ...(options.headers ?? {}) })) {
-      if (name.toLowerCase() === "authorization") secrets.push(value, value.replace(/^Bearer\s+/i, ""));
-    }
-    return {
-      suffix: model ? ` (model ${model})` : "",
-      signal: options.signal,
-      secrets,
-      headersTimeoutMs: this.#headersTimeoutMs,
-      bodyTimeoutMs: this.#bodyTimeoutMs,
-    };
+    return callErrorContext(this.#secretsAndLimits, model, options);
   }
 
   async #post(
@@ -267,21 +258,8 @@ export class UpstreamClient {
 
   async #completeOnce(payload: string, options: CallOptions, ctx: ErrorContext): Promise<ChatCompletion> {
     const res = await this.#post("/chat/completions", payload, "application/json", options, ctx);
-    if (res.statusCode < 200 || res.statusCode > 299) throw await this.#errorFrom(res, ctx);
+    if (res.statusCode < 200 || res.statusCode > 299) throw await httpErrorOf(res, ctx);
     return parseCompletionBody(await res.body.text(), ctx);
-  }
-
-  async #errorFrom(res: Dispatcher.ResponseData, ctx: ErrorContext): Promise<UpstreamError> {
-    const text = await readCapped(res.body, errorBodyCap);
-    return httpError(res.statusCode, text, ctx, parseRetryAfter(res.headers));
-  }
-
-  async #notEventStream(
-    res: Dispatcher.ResponseData,
-    contentType: string,
-    ctx: ErrorContext,
-  ): Promise<UpstreamError> {
-    return notEventStreamError(await readCapped(res.body, errorBodyCap), contentType, ctx);
   }
 
   /** Waits before the next attempt (logged, told to `onRetry`); returns how long it waited. */
@@ -309,14 +287,4 @@ export class UpstreamClient {
     }
     return delayMs;
   }
-}
-
-function modelOf(body: Record<string, unknown>): string | undefined {
-  return typeof body.model === "string" && body.model !== "" ? body.model : undefined;
-}
-
-function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
-  return out;
 }
