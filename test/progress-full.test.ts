@@ -3,6 +3,21 @@ import { describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 import { chunksOf, contentOf } from "./support/sse.ts";
 
+/** The progress of a 2-panelist fusion at level `true` (stage:status, sorted): what `full` adds to. */
+const EVENTS_OUTLINE = [
+  "panel0:started",
+  "panel0:tool_call",
+  "panel0:finished",
+  "panel1:started",
+  "panel1:tool_call",
+  "panel1:finished",
+  "judge:started",
+  "judge:tool_call",
+  "judge:finished",
+  "writer:started",
+  "writer:finished",
+].sort();
+
 /**
  * Progress "full" (issue 12): with `"fusion": {"progress": "full"}` the stream's named progress events
  * also carry every panelist's and the judge's text as it is written, each tool call's result, and each
@@ -141,21 +156,7 @@ describe('progress "full"', () => {
     expect(contentOf(frames)).toContain(`Final answer from ${judge}`);
 
     // Besides text and tool results, the same events as progress `true`.
-    expect(outline(progress)).toEqual(
-      [
-        "panel0:started",
-        "panel0:tool_call",
-        "panel0:finished",
-        "panel1:started",
-        "panel1:tool_call",
-        "panel1:finished",
-        "judge:started",
-        "judge:tool_call",
-        "judge:finished",
-        "writer:started",
-        "writer:finished",
-      ].sort(),
-    );
+    expect(outline(progress)).toEqual(EVENTS_OUTLINE);
     // Every call of the panel and the judge streamed upstream.
     const calls = await e2e.control.requests({ model: panel[0] });
     expect(calls.length).toBeGreaterThan(1);
@@ -185,21 +186,7 @@ describe('progress "full"', () => {
     const progress = frames
       .filter((f) => f.comment?.startsWith(" fusion.progress "))
       .map((f) => JSON.parse((f.comment as string).slice(" fusion.progress ".length)) as Progress);
-    expect(outline(progress)).toEqual(
-      [
-        "panel0:started",
-        "panel0:tool_call",
-        "panel0:finished",
-        "panel1:started",
-        "panel1:tool_call",
-        "panel1:finished",
-        "judge:started",
-        "judge:tool_call",
-        "judge:finished",
-        "writer:started",
-        "writer:finished",
-      ].sort(),
-    );
+    expect(outline(progress)).toEqual(EVENTS_OUTLINE);
     // Not one event more than that, and none with text, tool results or usage.
     expect(progress).toHaveLength(11);
     expect(progress.some((p) => "usage" in p || "text" in p)).toBe(false);
