@@ -1,3 +1,4 @@
+import { ChunkBuilder } from "@fusion/pipeline";
 import type { WorkerRuntime } from "@fusion/runtime";
 import type { StoredTurnJob } from "@fusion/wire";
 import { type Job, UnrecoverableError } from "bullmq";
@@ -32,18 +33,11 @@ export async function endFailedTurn(
   if (!job.finishedOn) return; // it will run again
   const { fusionId, requestId, createdAt, writerModel } = job.data;
   const message = messageOf(err, requestId);
-  const chunk = {
-    id: fusionId,
-    object: "chat.completion.chunk",
-    created: Math.floor((createdAt || Date.now()) / 1000),
-    model: writerModel,
-    choices: [{ index: 0, delta: {}, finish_reason: "error" }],
-    error: { code: "server_error", status: FAILED_TURN_STATUS, message },
-  };
+  const chunks = new ChunkBuilder(fusionId, Math.floor((createdAt || Date.now()) / 1000), writerModel);
   try {
     await runtime.events.append(
       fusionId,
-      { type: "chunk", data: chunk },
+      { type: "chunk", data: chunks.error(FAILED_TURN_STATUS, message) },
       { type: "error", data: { status: FAILED_TURN_STATUS, message } },
     );
   } catch (e) {
