@@ -82,8 +82,11 @@ export function labRoutes({ distDir, logger }: LabRoutesOptions) {
       permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [], usb: [] },
     }),
   );
+  // Once the build is there it stays: only a missing one is looked for again on each request.
+  let built = false;
   lab.use(all, async (c, next) => {
-    if (!existsSync(index)) return c.json(errorBody(503, BUILD_HINT), 503);
+    built ||= existsSync(index);
+    if (!built) return c.json(errorBody(503, BUILD_HINT), 503);
     await next();
   });
   lab.use(all, etag());
