@@ -12,6 +12,7 @@ COPY packages/llm-client/package.json packages/llm-client/
 COPY packages/pipeline/package.json packages/pipeline/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/web-tools/package.json packages/web-tools/
+COPY packages/intake/package.json packages/intake/
 COPY packages/simulator/package.json packages/simulator/
 COPY packages/testing/package.json packages/testing/
 COPY packages/lab/package.json packages/lab/

@@ -97,9 +97,36 @@ export interface BenchResults {
       note?: string;
     }>;
     passthrough?: Array<{ label: string; direct?: RunRecord; gateway?: RunRecord }>;
+    /** Interactive fusions on an idle stack, then beside background work (see lib/background.ts). */
+    background?: {
+      latencyMs: number;
+      /** The services' PANEL_, JUDGE_ and TURN_CONCURRENCY in this scenario. */
+      workerConcurrency?: Record<string, string>;
+      idle?: RunRecord;
+      idleAfter?: RunRecord;
+      runs: BackgroundRun[];
+    };
   };
   profiles?: Record<string, string>;
   notes: string[];
+}
+
+/** Interactive fusions measured beside background work: a batch or async fusions. */
+export interface BackgroundRun {
+  /** `held`: the control, the same fusions sent as interactive requests held open (no priority). */
+  kind: "batch" | "async" | "held";
+  /** Background fusions submitted. */
+  fusions: number;
+  /** The interactive fusions measured meanwhile. */
+  record: RunRecord;
+  /** Background fusions answered when the interactive measurement started (async: at least) and ended. */
+  doneAtStart: number;
+  doneAtEnd: number;
+  /** When the interactive measurement (its warm-up included) started and ended, ms after the submission. */
+  windowMs: [number, number];
+  /** From submitting the background work to its last answer. */
+  durationMs: number;
+  outcome: string;
 }
 
 type Row = [
@@ -582,6 +609,7 @@ function renderDetails(results: BenchResults): string {
   out.push(...renderCounts(results));
   out.push(...renderCapacity(results));
   out.push(...renderShards(results));
+  out.push(...renderBackground(results));
   const k = results.scenarios.concurrency10k;
   if (k?.fusion || k?.floor) {
     const line = (r: RunRecord | undefined) =>
@@ -707,6 +735,15 @@ function renderCounts(results: BenchResults): string[] {
     out.push(
       `  ${"total".padEnd(width)}  ${per(total((s) => s.sent))}  ${per(total((s) => s.scripts))}  ${per(total((s) => s.inScripts)).padStart(10)}  (sent + in scripts = ${per(total((s) => s.sent + s.inScripts)).trim()} commands run per fusion)`,
     );
+    const inner: Record<string, number> = {};
+    for (const s of stages)
+      for (const [cmd, calls] of Object.entries(s.topInScripts ?? {})) inner[cmd] = (inner[cmd] ?? 0) + calls;
+    const innerTop = Object.entries(inner)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([cmd, calls]) => `${cmd} ${(calls / n).toFixed(1)}`)
+      .join(", ");
+    if (innerTop) out.push(`  run inside scripts, per fusion: ${innerTop}`);
   }
   return out;
 }
@@ -796,6 +833,40 @@ function renderShards(results: BenchResults): string[] {
       )
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(", ")}${x.note ? `; ${x.note}` : ""}`,
+    );
+  }
+  return out;
+}
+
+/** Interactive p50/p99 beside background work against the same on an idle stack (target: p50 within 2×). */
+function renderBackground(results: BenchResults): string[] {
+  const bg = results.scenarios.background;
+  if (!bg?.idle) return [];
+  const idle = bg.idle;
+  const line = (label: string, r: RunRecord) =>
+    `  ${label}: e2e p50 ${ms(r.e2e.p50)} ms, p99 ${ms(r.e2e.p99)} ms (${r.ok} ok, ${r.errors} errors, ${num(r.throughput, 1)}/s, other processes ${num(r.foreignCores, 2)} cores)`;
+  const out = [
+    "",
+    `Interactive fusions beside background work (L=${bg.latencyMs} ms, ${idle.total} streaming fusions at c=${idle.concurrency}, workers ${JSON.stringify(bg.workerConcurrency ?? {})}; target: p50 within 2× of idle):`,
+    line("idle", idle),
+  ];
+  const after = bg.idleAfter;
+  if (after) out.push(line("idle again, at the end", after));
+  // The machine is shared: the idle figure is taken twice, and the verdict uses the faster one.
+  const fastest = Math.min(idle.e2e.p50, after?.e2e.p50 ?? idle.e2e.p50);
+  const again = (v: number, p: "p50" | "p99") => (after ? ` and ${ratio(v, after.e2e[p])} idle again` : "");
+  for (const run of bg.runs) {
+    const r = run.record;
+    const what =
+      run.kind === "batch"
+        ? `a ${run.fusions}-line batch`
+        : run.kind === "async"
+          ? `${run.fusions} async fusions`
+          : `${run.fusions} held interactive fusions (control: no priority)`;
+    const [from, to] = run.windowMs.map((v) => num(v / 1000, 1));
+    out.push(
+      line(`beside ${what}`, r),
+      `    p50 ${ratio(r.e2e.p50, idle.e2e.p50)} idle${again(r.e2e.p50, "p50")} (${r.e2e.p50 <= 2 * fastest ? "within" : "beyond"} 2× of the faster idle run), p99 ${ratio(r.e2e.p99, idle.e2e.p99)}${again(r.e2e.p99, "p99")}; measured ${from}–${to} s after the submission, while the background answered ${run.doneAtStart} → ${run.doneAtEnd} of ${run.fusions}; all of it took ${num(run.durationMs / 1000, 1)} s (${run.outcome})`,
     );
   }
   return out;

@@ -18,6 +18,8 @@ import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { lineFusionId } from "@fusion/intake";
+import { queueShards } from "@fusion/runtime";
 import { SimulatorControl } from "@fusion/simulator";
 import { type RedisFixture, startRedis, startRedisCluster } from "@fusion/testing";
 import { Redis } from "ioredis";
@@ -40,6 +42,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from "./lib/processes.ts";
+import { type BackgroundContext, besideAsync, besideBatch, besideHeld } from "./lib/background.ts";
 import { summarize } from "./lib/stats.ts";
 import { CALLS_PER_FUSION, CRITICAL_PATH_CALLS, fusionBody, plainBody, scripts } from "./lib/workload.ts";
 import type { LoadConfig } from "./load.ts";
@@ -76,6 +79,10 @@ const { values: flags } = parseArgs({
     "judge-workers": { type: "string", default: "1" },
     "max-minutes": { type: "string" },
     "baseline-connections": { type: "string" },
+    "background-fusions": { type: "string" },
+    "background-interactive": { type: "string" },
+    "background-kinds": { type: "string", default: "batch,async,held" },
+    "background-worker-concurrency": { type: "string", default: "64,64,256" },
     help: { type: "boolean", default: false },
   },
   allowPositionals: false,
@@ -85,7 +92,8 @@ if (flags.help) {
   process.stdout.write(
     [
       "pnpm bench [--quick] [--scenarios overhead,throughput,concurrency,passthrough,counts] [--no-baseline] [--no-floor] [--cpu-prof]",
-      "  scenarios not in the default list: concurrency10k (10,000 streams at 3 s per call, minutes), shards (3-master cluster)",
+      "  scenarios not in the default list: concurrency10k (10,000 streams at 3 s per call, minutes), shards (3-master cluster),",
+      "    background (interactive fusions idle, then beside a batch and beside async fusions)",
       "  --no-floor                 skip the minimal in-process pipeline (bench/floor.ts)",
       "  --streams-10k N            streams of the concurrency10k scenario (default 10000; quick 1000)",
       "  --latency-10k-ms N         per-call latency of the concurrency10k scenario (default 3000)",
@@ -107,6 +115,10 @@ if (flags.help) {
       "  --max-minutes N            the whole bench stops (and fails) after this (default 30; quick 10)",
       "  --cpu-prof                 NODE_OPTIONS=--cpu-prof for the services and the baseline, into bench/profiles/",
       "  --baseline-connections N   experiment: the baseline's UpstreamClient pool size (default: the client's own)",
+      "  --background-fusions N     background fusions of the background scenario (default 500; quick 100)",
+      "  --background-interactive N interactive fusions measured per background run, 10 at once (default 200; quick 60)",
+      "  --background-kinds K       background work to measure beside: batch, async, held (the control) (default all three)",
+      "  --background-worker-concurrency P,J,T  worker slots of the background scenario (default 64,64,256: production)",
       "",
     ].join("\n"),
   );
@@ -151,6 +163,9 @@ const timeLimitOverride = flags["time-limit-s"] ? int(flags["time-limit-s"], 0) 
 const [panelConcurrency, judgeConcurrency, turnConcurrency] = (flags["worker-concurrency"] ?? "").split(",");
 const maxMinutes = int(flags["max-minutes"], quick ? 10 : 30);
 const cpuProf = flags["cpu-prof"] === true;
+const backgroundFusions = int(flags["background-fusions"], quick ? 100 : 500);
+const backgroundInteractive = int(flags["background-interactive"], quick ? 60 : 200);
+const backgroundKinds = (flags["background-kinds"] ?? "").split(",").map((s) => s.trim());
 
 const runId = new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
 const profileRoot = join(benchDir, "profiles", runId);
@@ -498,11 +513,11 @@ async function withStack<T>(
 
 /** Warnings and errors the services logged, counted by service, level and message (the top few). */
 function summarizeLogs(logs: string): string[] {
-  const counts = new Map<string, { n: number; example: string }>();
+  const counts = new Map<string, { n: number; example: string; delayMs?: number }>();
   for (const line of logs.split("\n")) {
     const m = /^(\S+?)#\d+ (\{.*\})$/.exec(line);
     if (!m) continue;
-    let entry: { level?: string; msg?: string; err?: unknown; reason?: unknown };
+    let entry: { level?: string; msg?: string; err?: unknown; reason?: unknown; delayMs?: unknown };
     try {
       entry = JSON.parse(m[2] as string);
     } catch {
@@ -513,12 +528,17 @@ function summarizeLogs(logs: string): string[] {
     const detail = JSON.stringify(entry.err ?? entry.reason ?? "").slice(0, 160);
     const c = counts.get(key) ?? { n: 0, example: detail };
     c.n++;
+    // A worker's "event loop delayed" warning: the largest delay of the run.
+    if (typeof entry.delayMs === "number") c.delayMs = Math.max(c.delayMs ?? 0, entry.delayMs);
     counts.set(key, c);
   }
   return [...counts.entries()]
     .sort((a, b) => b[1].n - a[1].n)
     .slice(0, 6)
-    .map(([key, { n, example }]) => `${n}× ${key}${example && example !== '""' ? ` (e.g. ${example})` : ""}`);
+    .map(
+      ([key, { n, example, delayMs }]) =>
+        `${n}× ${key}${delayMs !== undefined ? ` (largest delay ${delayMs} ms)` : ""}${example && example !== '""' ? ` (e.g. ${example})` : ""}`,
+    );
 }
 
 async function withBaselineProcess<T>(
@@ -935,6 +955,66 @@ async function shardsScenario(): Promise<void> {
   results.scenarios.shards = out;
 }
 
+/**
+ * Interactive fusions (streaming, L = 100 ms, 10 at once) on an idle stack, then beside a batch of
+ * fusions submitted through the Batch API, then beside as many async fusions, then (the control) beside
+ * as many interactive fusions held open, which share the queues at the same priority; then idle again
+ * (the run-to-run spread). The workers run at their production concurrency (64 panel, 64 judge, 256
+ * turn slots; `--background-worker-concurrency`), where queue priorities decide who waits for a slot
+ * once the slots, not the CPU, are what runs out; the batch at its production per-key cap. Not in the
+ * default list.
+ */
+async function backgroundScenario(): Promise<void> {
+  await setLatency(latencyMs, tokenDelayMs);
+  const out: NonNullable<BenchResults["scenarios"]["background"]> = { latencyMs, runs: [] };
+  const [panel, judge, turn] = (flags["background-worker-concurrency"] ?? "").split(",");
+  const env = {
+    PANEL_CONCURRENCY: panel ?? "64",
+    JUDGE_CONCURRENCY: judge ?? "64",
+    TURN_CONCURRENCY: turn ?? "256",
+  };
+  out.workerConcurrency = env;
+  await withStack(
+    "background",
+    async (target, stack) => {
+      await verifyFusion(target.url, target.headers, target.system);
+      const context: BackgroundContext = {
+        baseUrl: stack.baseUrl,
+        apiKey: stack.apiKey,
+        redis,
+        batchFusionIds: (batchId, lines) => {
+          const shards = queueShards(stack.prefix, 1);
+          return Array.from({ length: lines }, (_, i) => lineFusionId(shards, batchId, i));
+        },
+        log,
+        warmFusions: 20,
+        timeoutMs: limit(600_000),
+        measureInteractive: (label, warmup) =>
+          measure(target, label, {
+            bodyTemplate: fusionTemplate(true),
+            stream: true,
+            total: backgroundInteractive,
+            concurrency: 10,
+            warmup,
+            timeLimitMs: limit(180_000),
+            expect: "fusion",
+          }),
+      };
+      out.idle = await context.measureInteractive("interactive, idle", 10);
+      for (const kind of backgroundKinds) {
+        if (kind === "batch") out.runs.push(await besideBatch(context, backgroundFusions));
+        else if (kind === "async") out.runs.push(await besideAsync(context, backgroundFusions));
+        else if (kind === "held") out.runs.push(await besideHeld(context, backgroundFusions));
+        else throw new Error(`--background-kinds: unknown kind "${kind}"`);
+      }
+      out.idleAfter = await context.measureInteractive("interactive, idle again", 0);
+    },
+    { env },
+  );
+  results.criticalPathMs.background = CRITICAL_PATH_CALLS * latencyMs;
+  results.scenarios.background = out;
+}
+
 // ---------------------------------------------------------------- main
 
 let failed = false;
@@ -947,6 +1027,7 @@ try {
     ["counts", countsScenario],
     ["concurrency10k", concurrency10kScenario],
     ["shards", shardsScenario],
+    ["background", backgroundScenario],
   ];
   for (const [name, fn] of order) {
     if (!scenarioNames.has(name)) continue;

@@ -17,6 +17,7 @@ interface ComposeService {
   image?: string;
   build?: unknown;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   ports?: string[];
   expose?: string[];
@@ -65,8 +66,14 @@ function nodeScript(cmd: string[] | undefined): string | undefined {
 }
 
 describe("docker-compose.yml", () => {
-  it("runs Redis, the gateway and the two kinds of worker", () => {
-    expect(Object.keys(services).sort()).toEqual(["gateway", "judge-worker", "panel-worker", "redis"]);
+  it("runs Redis, the gateway, the two kinds of worker and SearXNG", () => {
+    expect(Object.keys(services).sort()).toEqual([
+      "gateway",
+      "judge-worker",
+      "panel-worker",
+      "redis",
+      "searxng",
+    ]);
   });
 
   it("runs Redis append-only with noeviction, on a volume, with a health check", () => {
@@ -132,6 +139,58 @@ describe("docker-compose.yml", () => {
     // Open only when the operator says so: the gateway refuses 0.0.0.0 without keys otherwise.
     expect(gw.environment?.ALLOW_UNAUTHENTICATED).toContain("ALLOW_UNAUTHENTICATED:-false");
     for (const w of workers) expect(service(w).environment?.METRICS_HOST, w).toBe("0.0.0.0");
+  });
+});
+
+/** A compose value read from the environment: `${NAME:-fallback}`. */
+const fromEnv = (name: string, fallback = "") => `\${${name}:-${fallback}}`;
+
+describe("docker-compose.yml: web search", () => {
+  const searxng = service("searxng");
+
+  it("runs SearXNG from a pinned image, inside the network only, with a health check", () => {
+    expect(searxng.image).toMatch(/^searxng\/searxng:\d{4}\.\d+\.\d+-[0-9a-f]+$/);
+    expect(searxng.ports).toBeUndefined();
+    expect(searxng.expose).toEqual(["8080"]);
+    expect(searxng.restart).toBe("unless-stopped");
+    expect(searxng.healthcheck?.test?.join(" ")).toContain("http://127.0.0.1:8080/healthz");
+  });
+
+  it("mounts the settings file of the repository read-only, with the JSON API enabled and no limiter", () => {
+    const mounts = (searxng.volumes ?? []).map((v) => v.split(":"));
+    const settings = mounts.find(([, target]) => target === "/etc/searxng/settings.yml");
+    expect(settings?.[2]).toBe("ro");
+    const source = (settings?.[0] ?? "").replace(/^\.\//, "");
+    expect(existsSync(join(root, source)), source).toBe(true);
+    const parsed = parse(read(source)) as {
+      use_default_settings?: boolean;
+      search?: { formats?: string[] };
+      server?: { limiter?: boolean; secret_key?: string };
+    };
+    expect(parsed.use_default_settings).toBe(true);
+    expect(parsed.search?.formats).toContain("json");
+    expect(parsed.server?.limiter).toBe(false);
+  });
+
+  it("takes its secret from SEARXNG_SECRET, else a random one made at start, never the file's placeholder", () => {
+    expect(searxng.environment?.SEARXNG_SECRET).toBe(fromEnv("SEARXNG_SECRET"));
+    const start = searxng.entrypoint?.join(" ") ?? "";
+    expect(start).toContain('export SEARXNG_SECRET="$${SEARXNG_SECRET:-$$(head -c 32 /dev/urandom');
+    expect(start).toMatch(/exec \/usr\/local\/searxng\/entrypoint\.sh$/);
+  });
+
+  it("wires the workers to it by default and passes the other backends' settings through", () => {
+    for (const name of workers) {
+      const env = service(name).environment ?? {};
+      expect(env.SEARXNG_URL, name).toBe(fromEnv("SEARXNG_URL", "http://searxng:8080"));
+      for (const key of ["WEB_SEARCH_PROVIDER", "WEB_SEARCH_API_KEY", "WEB_SEARCH_URL"]) {
+        expect(env[key], `${name} ${key}`).toBe(fromEnv(key));
+      }
+      // Workers start without it: a deployment with another backend runs `--scale searxng=0`.
+      expect(service(name).depends_on?.searxng, name).toBeUndefined();
+    }
+    // The key of a search backend is the workers' alone.
+    expect(service("gateway").environment?.WEB_SEARCH_API_KEY).toBeUndefined();
   });
 });
 

@@ -111,7 +111,7 @@ export async function runBaselineFusion(
       // One run in one process: nothing to keep for a retry or a resumption.
       saveState: async () => {},
       textEmitted: async () => false,
-      markTextEmitted: async () => {},
+      appendFirstOutput: (_step, ...events) => sink.append(turn.fusionId, ...events),
       awaitFusion,
     },
     { retriesLeft: false },

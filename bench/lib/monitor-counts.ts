@@ -17,6 +17,8 @@ interface StageCount {
   inScripts: number;
   /** Top commands sent, with counts. */
   top: Record<string, number>;
+  /** The commands its scripts ran inside Redis, with counts. */
+  topInScripts?: Record<string, number>;
 }
 
 export interface MonitorCounts {
@@ -149,7 +151,12 @@ export async function captureCommands(
   for (const { source, args } of lines) {
     const cmd = (args[0] ?? "").toLowerCase();
     if (source === "lua") {
-      if (lastStage) lastStage.inScripts++;
+      if (lastStage) {
+        lastStage.inScripts++;
+        const inner = lastStage.topInScripts ?? {};
+        inner[cmd] = (inner[cmd] ?? 0) + 1;
+        lastStage.topInScripts = inner;
+      }
       continue;
     }
     const pid = owners.get(source);

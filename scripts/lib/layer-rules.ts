@@ -13,6 +13,7 @@ const libraries = [
   "@fusion/pipeline",
   "@fusion/runtime",
   "@fusion/web-tools",
+  "@fusion/intake",
   "@fusion/simulator",
   "@fusion/testing",
   "@fusion/lab",
@@ -24,6 +25,9 @@ const serviceImports = [
   "@fusion/runtime",
   "@fusion/web-tools",
 ];
+
+/** What starts work (classify, enqueue, batches): above pipeline and runtime, below the services that start it. */
+const intakeImports = ["@fusion/wire", "@fusion/llm-client", "@fusion/pipeline", "@fusion/runtime"];
 
 /**
  * The layers of issue 9: wire < llm-client < pipeline, runtime (beside each other) < services; the leaf
@@ -37,13 +41,14 @@ export const fusionLayers: LayerPolicy = {
     "@fusion/pipeline": ["@fusion/wire", "@fusion/llm-client"],
     "@fusion/runtime": ["@fusion/wire", "@fusion/llm-client"],
     "@fusion/web-tools": ["@fusion/wire", "@fusion/llm-client"],
+    "@fusion/intake": intakeImports,
     "@fusion/simulator": ["@fusion/wire"],
     "@fusion/testing": [],
     // The page's code uses wire's types; the gateway takes only where its build is (`labDistDir`).
     "@fusion/lab": ["@fusion/wire"],
-    "@fusion/gateway": [...serviceImports, "@fusion/lab"],
+    "@fusion/gateway": [...serviceImports, "@fusion/intake", "@fusion/lab"],
     "@fusion/panel-worker": serviceImports,
-    "@fusion/judge-worker": serviceImports,
+    "@fusion/judge-worker": [...serviceImports, "@fusion/intake"],
     "@fusion/e2e": libraries,
     "@fusion/bench": libraries,
     fusion: libraries,

@@ -22,6 +22,8 @@ export function useStack(
   options: Partial<Omit<StackOptions, "redisUrl" | "simulatorUrl">> & {
     /** A redis-server of the suite's own, even when REDIS_URL is set: for suites that stop Redis. */
     ownRedis?: boolean;
+    /** Environment of every service that names the simulator (e.g. a search API's URL), on top of `env`. */
+    simulatorEnv?: (simulatorUrl: string) => Record<string, string>;
   } = {},
 ): E2E {
   const e2e = {} as E2E;
@@ -29,7 +31,8 @@ export function useStack(
     e2e.redis = options.ownRedis ? await startRedisServer() : await startRedis();
     e2e.sim = await startSimulator();
     e2e.control = new SimulatorControl(e2e.sim.url, e2e.sim.controlToken);
-    e2e.stack = new Stack({ redisUrl: e2e.redis.url, simulatorUrl: e2e.sim.url, ...options });
+    const env = { ...options.env, ...options.simulatorEnv?.(e2e.sim.url) };
+    e2e.stack = new Stack({ redisUrl: e2e.redis.url, simulatorUrl: e2e.sim.url, ...options, env });
     await e2e.stack.start();
     e2e.client = new OpenAI({
       baseURL: `${e2e.stack.baseUrl}/api/v1`,

@@ -7,4 +7,10 @@ import type { PendingEvent } from "@fusion/wire";
  */
 export interface EventSink {
   append(fusionId: string, ...events: PendingEvent[]): Promise<string>;
+  /**
+   * Appends like `append`, but may hold the events a few milliseconds so that what the fusion's
+   * stages report next goes in the same write (status updates of several panelists, a status and
+   * the text after it). For updates whose exact time matters little; without it, `append`.
+   */
+  appendSoon?(fusionId: string, ...events: PendingEvent[]): Promise<string>;
 }

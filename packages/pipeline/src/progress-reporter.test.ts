@@ -95,6 +95,66 @@ describe("progressReporter", () => {
     ]);
   });
 
+  describe("last: the stage's last update, handed back to go with its last entries", () => {
+    const finished = {
+      status: "finished" as const,
+      latency_ms: 7,
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    };
+
+    it("at none, is nothing", async () => {
+      const sink = new MemorySink();
+      const progress = progressReporter(sink, "f", "none", stage, memoryLog());
+      expect(await progress.last(finished)).toEqual([]);
+      expect(sink.events).toEqual([]);
+    });
+
+    it("at events, is the update as that level writes it (no usage), not appended", async () => {
+      const sink = new MemorySink();
+      const progress = progressReporter(sink, "f", "events", stage, memoryLog());
+      const events = await progress.last(finished);
+      expect(sink.events).toEqual([]);
+      expect(events).toEqual([
+        {
+          type: "progress",
+          data: {
+            id: "f",
+            object: "fusion.progress",
+            created: expect.any(Number),
+            choices: [],
+            ...stage,
+            status: "finished",
+            latency_ms: 7,
+          },
+        },
+      ]);
+      expect(await progress.last({ status: "delta", text: "x", step: 0 })).toEqual([]);
+    });
+
+    it("at full, waits until everything reported before it is appended, then is the whole update", async () => {
+      const sink = new GatedSink();
+      const progress = progressReporter(sink, "f", "full", stage, memoryLog(), { minAppendGapMs: 0 });
+      progress({ status: "started" });
+      progress.delta("text", 0);
+      let settled = false;
+      const last = progress.last(finished).then((events) => {
+        settled = true;
+        return events;
+      });
+      await sink.release();
+      expect(settled).toBe(false);
+      await sink.release();
+      const events = await last;
+      expect(sink.rows()).toEqual([[["started", undefined, undefined]], [["delta", 0, "text"]]]);
+      expect(events).toEqual([
+        {
+          type: "progress",
+          data: expect.objectContaining({ ...stage, ...finished, object: "fusion.progress" }),
+        },
+      ]);
+    });
+  });
+
   it("at full, sends the first event at once and coalesces what arrives during an append, in order", async () => {
     const sink = new GatedSink();
     const progress = progressReporter(sink, "f", "full", stage, memoryLog(), { minAppendGapMs: 0 });

@@ -1,5 +1,5 @@
 import type { ToolCallOutcome } from "@fusion/llm-client";
-import type { ProgressEvent, ProgressFields, ProgressLevel } from "@fusion/wire";
+import type { PendingEvent, ProgressEvent, ProgressFields, ProgressLevel } from "@fusion/wire";
 import { describeToolCall, progressEvent } from "@fusion/wire";
 import type { EventSink } from "./event-sink.ts";
 
@@ -22,6 +22,12 @@ export interface ProgressReporter {
   reset(step: number): void;
   /** Settles once everything reported so far is appended (or its failure logged). Never rejects. */
   flush(): Promise<void>;
+  /**
+   * The stage's last update, as the events to append with the stage's own last entries (one append
+   * instead of two): settles once everything reported before it is appended, with what the update
+   * is at this level (nothing at `none`). Report nothing after it.
+   */
+  last(update: ProgressUpdate): Promise<PendingEvent[]>;
 }
 
 /** The `tool_result` update of a tool call that ran: what it was asked, its latency, why it failed. */
@@ -57,6 +63,7 @@ export interface ProgressReporterOptions {
 
 const settled = Promise.resolve();
 const ignore = () => {};
+const nothing = async (): Promise<PendingEvent[]> => [];
 
 /**
  * The reporter of one stage at the fusion's progress level (`level`): see `ProgressReporter`. A lost
@@ -74,17 +81,33 @@ export function progressReporter(
     return fullProgress(events, fusionId, stage, log, options.minAppendGapMs ?? MIN_APPEND_GAP_MS);
   }
   if (level === "none") {
-    return Object.assign(ignore, { full: false, delta: ignore, reset: ignore, flush: () => settled });
+    return Object.assign(ignore, {
+      full: false,
+      delta: ignore,
+      reset: ignore,
+      flush: () => settled,
+      last: nothing,
+    });
   }
-  const report = (update: ProgressUpdate) => {
-    // The events level is what it always was: no text, no tool results, no usage.
-    if (update.status === "delta" || update.status === "tool_result") return;
+  // The events level is what it always was: no text, no tool results, no usage.
+  const eventOf = (update: ProgressUpdate): PendingEvent | undefined => {
+    if (update.status === "delta" || update.status === "tool_result") return undefined;
     const { usage: _usage, ...fields } = update;
-    events
-      .append(fusionId, { type: "progress", data: progressEvent(fusionId, { ...stage, ...fields }) })
-      .catch((err) => log.warn({ err: (err as Error).message }, "could not write progress"));
+    return { type: "progress", data: progressEvent(fusionId, { ...stage, ...fields }) };
   };
-  return Object.assign(report, { full: false, delta: ignore, reset: ignore, flush: () => settled });
+  const report = (update: ProgressUpdate) => {
+    const event = eventOf(update);
+    if (!event) return;
+    (events.appendSoon ? events.appendSoon(fusionId, event) : events.append(fusionId, event)).catch((err) =>
+      log.warn({ err: (err as Error).message }, "could not write progress"),
+    );
+  };
+  // Appends already given keep their order in the sink: the last update needs no wait.
+  const last = async (update: ProgressUpdate) => {
+    const event = eventOf(update);
+    return event ? [event] : [];
+  };
+  return Object.assign(report, { full: false, delta: ignore, reset: ignore, flush: () => settled, last });
 }
 
 /**
@@ -166,5 +189,9 @@ function fullProgress(
   const flush = async () => {
     while (inFlight) await inFlight;
   };
-  return Object.assign(push, { full: true, delta, reset, flush });
+  const last = async (update: ProgressUpdate): Promise<PendingEvent[]> => {
+    await flush();
+    return [{ type: "progress", data: progressEvent(fusionId, { ...stage, ...update }) }];
+  };
+  return Object.assign(push, { full: true, delta, reset, flush, last });
 }

@@ -1,7 +1,8 @@
 -- Cancels a fusion on request and ends its stream, unless the stream already ended: sets the cancel
 -- key (for jobs that start later), appends the error chunk and the `error` entry (each announced on
--- the fusion's channel, as append-events.lua does), records the outcome in the meta (if it has one),
--- then announces the cancel to every worker.
+-- the fusion's channel, as append-events.lua does), records the outcome in the meta (if it has one)
+-- with its webhook marked `due` when it has one (webhooks/webhook-outbox.ts), then announces the
+-- cancel to every worker.
 -- KEYS[1]: the events stream; KEYS[2]: the fusion's meta; KEYS[3]: the cancel key.
 -- ARGV[1]: TTL of the stream (seconds); ARGV[2]: TTL of the cancel key (seconds); ARGV[3]: the
 -- fusion's channel; ARGV[4]: the cancel channel; ARGV[5]: the fusion id; ARGV[6]: the error chunk;
@@ -25,6 +26,9 @@ for _, entry in ipairs(entries) do
   prev = id
 end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'cancelled') end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[2], 'status', 'cancelled')
+  if redis.call('HEXISTS', KEYS[2], 'webhook') == 1 then redis.call('HSET', KEYS[2], 'webhook_state', 'due') end
+end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1

@@ -8,6 +8,8 @@ import { workerEnvSchema } from "./env/worker-env.ts";
 import { EventWriter } from "./events/event-writer.ts";
 import { queueNames, type RetentionOptions } from "./jobs/job-catalog.ts";
 import { traceProcessor } from "./jobs/job-tracing.ts";
+import { watchLoopDelay } from "./jobs/loop-delay-watch.ts";
+import { splitWorkerSlots } from "./jobs/worker-loops.ts";
 import { type QueueShard, queueShards, servedShards } from "./jobs/queue-shards.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { initMetrics } from "./metrics/fusion-metrics.ts";
@@ -79,6 +81,7 @@ export function createWorkerRuntime<S extends z.ZodObject>(
     ready: () => workerConnection.status === "ready" && workers.every((w) => w.isRunning()),
   });
   cancel.start().catch((err) => logger.error({ err }, "cannot subscribe to cancellations"));
+  watchLoopDelay(logger, { lockMs: env.WORKER_LOCK_MS });
   const upstream = createUpstreamFromEnv(env, logger, { providers, redis, keyPrefix: env.QUEUE_PREFIX });
   return {
     service,
@@ -111,9 +114,10 @@ export function shardsServed(
 }
 
 /**
- * The workers of one queue: one BullMQ Worker per shard this process serves, each with its own
- * blocking connection and the whole `concurrency` (it is per shard: a process serving k shards runs
- * up to k × concurrency jobs of the queue at once).
+ * The workers of one queue: per shard this process serves, the whole `concurrency` (it is per shard:
+ * a process serving k shards runs up to k × concurrency jobs of the queue at once), held by one
+ * BullMQ Worker, or by several of at most `WORKER_SLOTS_PER_LOOP` slots each (see `splitWorkerSlots`).
+ * Each has its own blocking connection.
  */
 export function createWorker<D, R>(
   runtime: WorkerRuntime,
@@ -122,7 +126,12 @@ export function createWorker<D, R>(
   options: { concurrency: number } & Partial<WorkerOptions>,
 ): Worker<D, R>[] {
   const traced = instrumentProcessor(queueName, traceProcessor(queueName, processor));
-  return runtime.shards.map((shard) => createShardWorker(runtime, queueName, shard, traced, options));
+  const loops = splitWorkerSlots(options.concurrency, runtime.env.WORKER_SLOTS_PER_LOOP);
+  return runtime.shards.flatMap((shard) =>
+    loops.map((concurrency) =>
+      createShardWorker(runtime, queueName, shard, traced, { ...options, concurrency }),
+    ),
+  );
 }
 
 function createShardWorker<D, R>(
@@ -137,7 +146,7 @@ function createShardWorker<D, R>(
     prefix: shard.prefix,
     lockDuration: runtime.env.WORKER_LOCK_MS,
     stalledInterval: runtime.env.WORKER_STALLED_INTERVAL_MS,
-    maxStalledCount: 2,
+    maxStalledCount: runtime.env.WORKER_MAX_STALLED_COUNT,
     ...bullmqTelemetry(),
     ...options,
   });

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { handleBraveSearch } from "./brave-search.ts";
 import { handleChatCompletions } from "./chat-route.ts";
 import { controlRoutes } from "./control-routes.ts";
 import { randomControlToken, requireControlToken } from "./control-token.ts";
@@ -43,6 +44,7 @@ export function createSimulatorApp(
   }
 
   app.get("/search", (c) => handleSearch(c, state));
+  app.get("/res/v1/web/search", (c) => handleBraveSearch(c, state));
   app.get("/pages/:slug", (c) => handlePage(c));
   app.use("/_sim/*", requireControlToken(options.controlToken ?? randomControlToken()));
   app.route("/_sim", controlRoutes(state));

@@ -25,6 +25,8 @@ export interface SimRequest {
   messages: SimMessage[];
   /** Names of the offered function tools. */
   tools: string[];
+  /** The offered server tools (`{ type: "openrouter:web_search", parameters }`), by type. */
+  serverTools: Map<string, Record<string, unknown>>;
   /** `tool_choice` when it is a string (`auto`, `none`, `required`). */
   toolChoice: string | null;
   /** `response_format.type`, and `response_format.json_schema.name` when present. */
@@ -77,8 +79,13 @@ export function parseChatRequest(body: unknown): SimRequest | string {
   if (!model) return "`model` is required";
   if (!Array.isArray(body.messages)) return "`messages` is required and must be an array";
   const tools: string[] = [];
+  const serverTools = new Map<string, Record<string, unknown>>();
   if (Array.isArray(body.tools)) {
     for (const tool of body.tools) {
+      if (isRecord(tool) && typeof tool.type === "string" && tool.type.startsWith("openrouter:")) {
+        serverTools.set(tool.type, isRecord(tool.parameters) ? tool.parameters : {});
+        continue;
+      }
       if (!isRecord(tool) || !isRecord(tool.function)) continue;
       if (tool.type !== undefined && tool.type !== "function") continue;
       const name = str(tool.function.name);
@@ -100,6 +107,7 @@ export function parseChatRequest(body: unknown): SimRequest | string {
     rawMessages: body.messages,
     messages: body.messages.map(toMessage),
     tools,
+    serverTools,
     toolChoice: str(body.tool_choice),
     responseFormat,
   };

@@ -14,6 +14,8 @@ export interface SimUsage {
   completion_tokens: number;
   total_tokens: number;
   cost: number;
+  /** Searches run within the call by a server tool, as OpenRouter reports them. */
+  server_tool_use?: { web_search_requests: number };
 }
 
 /** Tokens each emitted tool call counts for. */
@@ -33,6 +35,7 @@ export function usageFor(rawMessages: unknown[], turn: Turn): SimUsage {
     completion_tokens: completion,
     total_tokens: total,
     cost: Number((total * 0.000001).toFixed(9)),
+    ...(turn.webSearches ? { server_tool_use: { web_search_requests: turn.webSearches } } : {}),
   };
 }
 
@@ -53,7 +56,11 @@ function completionObject(meta: ResponseMeta, turn: Turn, usage: SimUsage) {
           content: turn.text === "" ? null : turn.text,
           tool_calls: turn.toolCalls.map(wireToolCall),
         }
-      : { role: "assistant", content: turn.text };
+      : {
+          role: "assistant",
+          content: turn.text,
+          ...(turn.annotations ? { annotations: turn.annotations } : {}),
+        };
   return {
     id: meta.id,
     object: "chat.completion",
@@ -86,6 +93,11 @@ function chunk(meta: ResponseMeta, delta: object, finish: string | null = null) 
 /** The `chat.completion.chunk` objects of a streamed turn, in order, without the usage chunk. */
 function streamChunks(meta: ResponseMeta, turn: Turn): object[] {
   const chunks: object[] = [chunk(meta, { role: "assistant" })];
+  // OpenRouter streams the citations of its web search before the text, one per delta
+  // (recordings/openrouter/web-search-annotations-stream.sse).
+  for (const annotation of turn.annotations ?? []) {
+    chunks.push(chunk(meta, { content: "", role: "assistant", annotations: [annotation] }));
+  }
   for (const token of wordTokens(turn.text)) chunks.push(chunk(meta, { content: token }));
   turn.toolCalls.forEach((call, index) => {
     argumentPieces(call.arguments).forEach((piece, i) => {

@@ -44,6 +44,11 @@ export class SimulatorControl {
     await this.call("POST", "/_sim/search", { fail });
   }
 
+  /** The subscription token the Brave API accepts from now on; null: `BRAVE_SUBSCRIPTION_TOKEN` again. */
+  async acceptBraveToken(token: string | null): Promise<void> {
+    await this.call("PUT", "/_sim/brave-token", { token });
+  }
+
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,

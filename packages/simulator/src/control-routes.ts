@@ -12,6 +12,7 @@ function jsonBody(raw: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 const searchToggleSchema = z.strictObject({ fail: z.boolean() });
+const braveTokenSchema = z.strictObject({ token: z.string().min(1).nullable() });
 
 /** The control API, mounted under `/_sim`. */
 export function controlRoutes(state: SimulatorState): Hono {
@@ -64,7 +65,17 @@ export function controlRoutes(state: SimulatorState): Hono {
     const parsed = body.ok ? searchToggleSchema.safeParse(body.value) : null;
     if (!parsed?.success) return c.json({ error: { code: 400, message: 'expected {"fail": boolean}' } }, 400);
     state.search.fail = parsed.data.fail;
-    return c.json({ ok: true, search: state.search });
+    return c.json({ ok: true, search: { fail: state.search.fail } });
+  });
+
+  control.put("/brave-token", async (c) => {
+    const body = jsonBody(await c.req.text());
+    const parsed = body.ok ? braveTokenSchema.safeParse(body.value) : null;
+    if (!parsed?.success) {
+      return c.json({ error: { code: 400, message: 'expected {"token": string | null}' } }, 400);
+    }
+    state.search.braveToken = parsed.data.token;
+    return c.json({ ok: true });
   });
 
   return control;

@@ -31,6 +31,7 @@ describe("control API", () => {
         ["DELETE", "/_sim/requests"],
         ["PUT", "/_sim/scripts/sim%2Fsecret"],
         ["POST", "/_sim/search"],
+        ["PUT", "/_sim/brave-token"],
       ] as const) {
         const res = await fetch(`${sim.url}${path}`, {
           method,

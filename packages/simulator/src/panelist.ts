@@ -1,5 +1,6 @@
 import { findUrls, lastUserText, previousToolCalls, toolMessages } from "./chat-request.ts";
 import { WEB_FETCH_TOOL, WEB_SEARCH_TOOL } from "./roles.ts";
+import { offersServerSearch, serverSearchAnswer } from "./server-search.ts";
 import { type Turn, type TurnContext, textTurn, toolTurn } from "./turn.ts";
 
 /** Assistant turns with tool calls so far: the tool loop's step number. */
@@ -118,7 +119,13 @@ function fetchedContent(texts: string[]): string | null {
   return null;
 }
 
-/** A panel member answering with web tools. */
+/**
+ * A panel member answering with web tools. Given OpenRouter's web search server tool (and no scripted
+ * reply), it searches within the call and answers at once, citing the results in annotations.
+ */
 export function panelistTurn(ctx: TurnContext): Turn {
+  if (offersServerSearch(ctx) && ctx.script.reply === undefined) {
+    return serverSearchAnswer(ctx, searchQuery(lastUserText(ctx.req)));
+  }
   return shouldCallWebTool(ctx) ? webToolTurn(ctx) : panelistAnswer(ctx);
 }

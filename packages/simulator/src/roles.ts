@@ -4,6 +4,8 @@ import type { Role } from "./script.ts";
 export const FUSION_TOOL = "openrouter_fusion";
 export const WEB_SEARCH_TOOL = "web_search";
 export const WEB_FETCH_TOOL = "web_fetch";
+/** OpenRouter's web search server tool: the upstream searches within the call. */
+export const SERVER_WEB_SEARCH_TOOL = "openrouter:web_search";
 
 /** Classifies a chat-completions request; the first matching role wins. */
 export function classifyRequest(req: SimRequest): Role {
@@ -17,6 +19,12 @@ export function classifyRequest(req: SimRequest): Role {
   ) {
     return "judge";
   }
-  if (req.tools.includes(WEB_SEARCH_TOOL) || req.tools.includes(WEB_FETCH_TOOL)) return "panelist";
+  if (
+    req.tools.includes(WEB_SEARCH_TOOL) ||
+    req.tools.includes(WEB_FETCH_TOOL) ||
+    req.serverTools.has(SERVER_WEB_SEARCH_TOOL)
+  ) {
+    return "panelist";
+  }
   return "plain";
 }

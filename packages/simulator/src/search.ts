@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import type { SimulatorState } from "./state.ts";
 
-const SEARCH_RESULT_COUNT = 8;
+/** Results of every query, whichever API serves them. */
+export const SEARCH_RESULT_COUNT = 8;
 
 /** Lowercase words joined by dashes, at most `max` characters ("query" when nothing is left). */
 function slugify(text: string, max = 40): string {
@@ -23,7 +24,7 @@ export interface SearchResult {
 }
 
 /** The deterministic results for a query; their URLs point at this simulator's pages. */
-function searchResults(query: string, baseUrl: string): SearchResult[] {
+export function searchResults(query: string, baseUrl: string): SearchResult[] {
   const slug = slugify(query);
   return Array.from({ length: SEARCH_RESULT_COUNT }, (_, i) => ({
     url: `${baseUrl}/pages/result-${i + 1}-${slug}`,

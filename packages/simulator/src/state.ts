@@ -48,7 +48,11 @@ interface ModelCounters {
 export class SimulatorState {
   readonly scripts = new Map<string, Script>();
   readonly requests: RecordedRequest[] = [];
-  readonly search = { fail: false };
+  /**
+   * Search toggles: `fail` makes every search API answer 500; `braveToken` is the subscription token the
+   * Brave API accepts (null: `BRAVE_SUBSCRIPTION_TOKEN`).
+   */
+  readonly search: { fail: boolean; braveToken: string | null } = { fail: false, braveToken: null };
   private readonly counters = new Map<string, ModelCounters>();
   private seq = 0;
 

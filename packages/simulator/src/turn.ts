@@ -12,6 +12,16 @@ export interface EmittedToolCall {
 export interface Turn {
   text: string;
   toolCalls: EmittedToolCall[];
+  /** `url_citation` annotations of the answer (OpenRouter's web search server tool). */
+  annotations?: UrlCitationAnnotation[];
+  /** Web searches run within the call, reported as `usage.server_tool_use.web_search_requests`. */
+  webSearches?: number;
+}
+
+/** OpenRouter's citation of a web search result: the span of the answer that cites it. */
+export interface UrlCitationAnnotation {
+  type: "url_citation";
+  url_citation: { url: string; title: string; content: string; start_index: number; end_index: number };
 }
 
 /** What a role's behaviour gets to decide its turn. */

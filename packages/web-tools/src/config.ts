@@ -1,4 +1,5 @@
 import { lookup as dnsLookup } from "node:dns/promises";
+import type { OnSearchError, SearchProvider } from "./search/search-backend.ts";
 
 /** One address a host name resolves to. */
 export interface ResolvedAddress {
@@ -10,8 +11,20 @@ export interface ResolvedAddress {
 export type LookupFn = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export interface WebToolsConfig {
-  /** Base URL of a SearXNG instance; unset = web_search unavailable. */
-  searxngUrl?: string;
+  /**
+   * Where web_search runs: a search API (searxng, brave, tavily, exa), or `openrouter` (the upstream
+   * runs it as a server tool, see `WebTools.serverTools`). Default: searxng when `searxngUrl` is set,
+   * else none (web_search is not offered).
+   */
+  searchProvider?: SearchProvider | undefined;
+  /** Base URL of a SearXNG instance. */
+  searxngUrl?: string | undefined;
+  /** The key of brave, tavily or exa (required for them). Never put in a message or a log. */
+  searchApiKey?: string | undefined;
+  /** Base URL of the search API instead of the provider's public one (or of `searxngUrl`): proxies, tests. */
+  searchUrl?: string | undefined;
+  /** Called once for every failed search, e.g. to count it. */
+  onSearchError?: OnSearchError | undefined;
   /** Host names (lowercase, optionally `host:port`) web_fetch may reach although they resolve to non-public addresses. */
   allowHosts?: string[];
   /** Time limit for a whole fetch including redirects, default 15000. */
@@ -22,7 +35,7 @@ export interface WebToolsConfig {
   maxChars?: number;
   /** Default 5. */
   maxRedirects?: number;
-  /** Default 10000. */
+  /** Time limit of one search, its retry included; default 10000. */
   searchTimeoutMs?: number;
   /** Default 5. */
   defaultSearchResults?: number;
@@ -37,7 +50,7 @@ export interface WebToolsConfig {
 }
 
 export interface ResolvedWebToolsConfig {
-  searxngUrl: string | undefined;
+  onSearchError: OnSearchError | undefined;
   allowHosts: string[];
   fetchTimeoutMs: number;
   maxBytes: number;
@@ -61,9 +74,8 @@ function positive(value: number | undefined, fallback: number): number {
 }
 
 export function resolveConfig(config: WebToolsConfig): ResolvedWebToolsConfig {
-  const searxngUrl = config.searxngUrl?.trim();
   return {
-    searxngUrl: searxngUrl ? searxngUrl : undefined,
+    onSearchError: config.onSearchError,
     allowHosts: config.allowHosts ?? [],
     fetchTimeoutMs: positive(config.fetchTimeoutMs, 15_000),
     maxBytes: positive(config.maxBytes, 2_000_000),

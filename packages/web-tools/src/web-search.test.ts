@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./test-server.ts";
-import { parseSearxngResults, searchUrl } from "./web-search.ts";
+import { parseSearxngResults, searchUrl } from "./search/searxng.ts";
 import { createWebTools, type ToolExecution } from "./web-tools.ts";
 
 function parse(execution: ToolExecution): Record<string, unknown> {
@@ -85,7 +85,20 @@ describe("web_search", () => {
     const result = await createWebTools({}).execute("web_search", '{"query":"x"}');
     expect(result.ok).toBe(false);
     expect(parse(result)).toEqual({
-      error: "web_search is not available: no search backend is configured on this server (SEARXNG_URL)",
+      error:
+        "web_search is not available: no search backend is configured on this server (WEB_SEARCH_PROVIDER, SEARXNG_URL)",
+    });
+  });
+
+  it("says so when OpenRouter runs the search and the model calls the function anyway", async () => {
+    const result = await createWebTools({ searchProvider: "openrouter" }).execute(
+      "web_search",
+      '{"query":"x"}',
+    );
+    expect(result.ok).toBe(false);
+    expect(parse(result)).toEqual({
+      error:
+        "web_search is not available as a function on this server: the model's provider (OpenRouter) runs web search itself",
     });
   });
 
@@ -95,7 +108,9 @@ describe("web_search", () => {
       '{"query":"x"}',
     );
     expect(result.ok).toBe(false);
-    expect(parse(result)).toEqual({ error: "search backend returned HTTP 500" });
+    expect(parse(result)).toEqual({ error: "web search provider returned HTTP 500" });
+    // a 5xx is tried once more, then reported
+    expect(searx.requests.filter((path) => path === "/broken/search")).toHaveLength(2);
   });
 
   it("reports invalid JSON from the backend", async () => {
@@ -103,7 +118,7 @@ describe("web_search", () => {
       "web_search",
       '{"query":"x"}',
     );
-    expect(parse(result)).toEqual({ error: "search backend returned invalid JSON" });
+    expect(parse(result)).toEqual({ error: "web search provider returned invalid JSON" });
   });
 
   it("times out", async () => {
@@ -119,7 +134,7 @@ describe("web_search", () => {
     await gone.close();
     const result = await createWebTools({ searxngUrl: gone.origin }).execute("web_search", '{"query":"x"}');
     expect(result.ok).toBe(false);
-    expect(String(parse(result).error)).toMatch(/^search backend unreachable: .*ECONNREFUSED/);
+    expect(String(parse(result).error)).toMatch(/^web search provider unreachable: .*ECONNREFUSED/);
   });
 
   it("requires a query", async () => {

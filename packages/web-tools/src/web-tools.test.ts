@@ -50,6 +50,31 @@ describe("definitions", () => {
     expect(createWebTools({}).isAvailable("web_search")).toBe(false);
     expect(createWebTools({}).isAvailable("web_fetch")).toBe(true);
     expect(createWebTools({ searxngUrl: "http://searx" }).isAvailable("web_search")).toBe(true);
+    expect(createWebTools({ searchProvider: "brave", searchApiKey: "k" }).isAvailable("web_search")).toBe(
+      true,
+    );
+    // OpenRouter runs the search inside its own call: there is no function to run here
+    expect(createWebTools({ searchProvider: "openrouter" }).isAvailable("web_search")).toBe(false);
+  });
+
+  it("leaves web_search out when no search API runs it here", () => {
+    for (const tools of [createWebTools({}), createWebTools({ searchProvider: "openrouter" })]) {
+      expect(tools.definitions(["web_search", "web_fetch"]).map((d) => d.function.name)).toEqual([
+        "web_fetch",
+      ]);
+      expect(tools.definitions(["web_search"])).toEqual([]);
+    }
+  });
+
+  it("offers OpenRouter's web search server tool when the provider is openrouter and web_search is asked for", () => {
+    const tools = createWebTools({ searchProvider: "openrouter", defaultSearchResults: 7 });
+    expect(tools.searchProvider).toBe("openrouter");
+    expect(tools.serverTools(["web_fetch", "web_search"])).toEqual([
+      { type: "openrouter:web_search", parameters: { max_results: 7 } },
+    ]);
+    expect(tools.serverTools(["web_fetch"])).toEqual([]);
+    expect(createWebTools({ searxngUrl: "http://searx" }).serverTools(["web_search"])).toEqual([]);
+    expect(createWebTools({}).serverTools(["web_search"])).toEqual([]);
   });
 });
 

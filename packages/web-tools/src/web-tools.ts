@@ -7,6 +7,8 @@ import {
   type WebToolName,
 } from "./definitions.ts";
 import { createLocalSemaphore } from "./local-semaphore.ts";
+import { HTTP_SEARCH_PROVIDERS, type SearchProvider } from "./search/search-backend.ts";
+import { setUpSearch } from "./search/search-setup.ts";
 import { errorMessage } from "./tool-error.ts";
 import { type WebFetchArgs, webFetch } from "./web-fetch.ts";
 import { type WebSearchArgs, webSearch } from "./web-search.ts";
@@ -24,9 +26,19 @@ export interface ToolExecution {
 }
 
 export interface WebTools {
-  /** OpenAI function-tool definitions for the given names, in order, without duplicates. */
+  /** Where web_search runs; undefined: nowhere (the tool is not offered). */
+  readonly searchProvider: SearchProvider | undefined;
+  /**
+   * OpenAI function-tool definitions for the given names, in order, without duplicates. web_search is
+   * left out unless a search API runs it here (not for openrouter, which `serverTools` covers).
+   */
   definitions(names: ReadonlyArray<WebToolName>): FunctionToolDefinition[];
-  /** Whether a tool can work on this server (web_search needs a search backend). */
+  /**
+   * The tools the upstream runs itself within a call: OpenRouter's web search server tool when the
+   * provider is openrouter and `names` has web_search; else none.
+   */
+  serverTools(names: ReadonlyArray<WebToolName>): Array<Record<string, unknown>>;
+  /** Whether a tool can run here as a function (web_search needs a search API: searxng, brave, tavily, exa). */
   isAvailable(name: WebToolName): boolean;
   /**
    * Runs one tool call. Never throws for bad input or failures (those give `ok: false` with an
@@ -93,12 +105,16 @@ function fetchArguments(args: Record<string, unknown>): WebFetchArgs {
 
 export function createWebTools(options: WebToolsConfig): WebTools {
   const config = resolveConfig(options);
+  // Throws at construction for a search setup that cannot work (a keyed provider without its key, ...).
+  const search = setUpSearch(options);
+  const searchRuns =
+    search.provider !== undefined && (HTTP_SEARCH_PROVIDERS as readonly string[]).includes(search.provider);
   // Every search and fetch of this process (all its jobs) shares these slots.
   const slots = createLocalSemaphore(config.concurrency);
 
   async function run(name: WebToolName, args: Record<string, unknown>, signal?: AbortSignal) {
     if (name === "web_search") {
-      const result = await webSearch(searchArguments(args, config), config, signal);
+      const result = await webSearch(searchArguments(args, config), search, config, signal);
       const execution: ToolExecution = {
         name,
         ok: true,
@@ -117,23 +133,31 @@ export function createWebTools(options: WebToolsConfig): WebTools {
     return execution;
   }
 
+  function isAvailable(name: WebToolName): boolean {
+    return name === "web_fetch" || (name === "web_search" && searchRuns);
+  }
+
   return {
     maxCallsPerTurn: config.maxCallsPerTurn,
+    searchProvider: search.provider,
 
     definitions(names) {
       const seen = new Set<WebToolName>();
       const definitions: FunctionToolDefinition[] = [];
       for (const name of names) {
-        if (!isWebToolName(name) || seen.has(name)) continue;
+        if (!isWebToolName(name) || seen.has(name) || !isAvailable(name)) continue;
         seen.add(name);
         definitions.push(toolDefinition(name, config.defaultSearchResults));
       }
       return definitions;
     },
 
-    isAvailable(name) {
-      return name === "web_fetch" || (name === "web_search" && config.searxngUrl !== undefined);
+    serverTools(names) {
+      if (search.provider !== "openrouter" || !names.includes("web_search")) return [];
+      return [{ type: "openrouter:web_search", parameters: { max_results: config.defaultSearchResults } }];
     },
+
+    isAvailable,
 
     async execute(name, argumentsJson, signal) {
       signal?.throwIfAborted();

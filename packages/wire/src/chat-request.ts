@@ -2,6 +2,7 @@ import { z } from "zod";
 import { chatMessageSchema, functionToolSchema } from "./chat.ts";
 import { FusionError } from "./error-shape.ts";
 import { builtinPresetCatalog, FUSION_ALIAS, type PresetCatalog } from "./presets.ts";
+import { MAX_WEBHOOK_URL_CHARS } from "./webhook.ts";
 
 /** The name under which the fusion server tool is shown to a model (function names cannot hold `:`). */
 export const FUSION_TOOL_NAME = "openrouter_fusion";
@@ -84,10 +85,16 @@ export const toolChoiceSchema = z.union([
  * Our own options of a request, `"fusion": {...}`, which never reach the upstream. `progress`: `true`
  * sends the fusion's progress as named `fusion.progress` events, `"full"` adds the panelists' and the
  * judge's text as it is written (see `ProgressLevel`); anything else is refused. The gateway checks
- * `resume_grace_ms` itself.
+ * `resume_grace_ms` itself, and the webhook's URL against its policy.
  */
 export const fusionOptionsSchema = z.looseObject({
   progress: z.union([z.boolean(), z.literal("full")], { error: 'must be true, false or "full"' }).nullish(),
+  /** The callback notified when the fusion ends; `false` or null: none, not even the deployment's default. */
+  webhook: z
+    .union([z.literal(false), z.looseObject({ url: z.string().max(MAX_WEBHOOK_URL_CHARS) })], {
+      error: 'must be {"url": "https://..."}, false or null',
+    })
+    .nullish(),
 });
 export type FusionOptions = z.infer<typeof fusionOptionsSchema>;
 

@@ -8,10 +8,14 @@ export const errorStatus = {
   forbidden: 403,
   not_found: 404,
   timeout: 408,
+  /** A request whose Idempotency-Key is still being accepted by another request. */
+  conflict: 409,
   /** A fusion whose events expired while its record lives: it cannot be read again. */
   gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** An Idempotency-Key sent again with a different request. */
+  unprocessable: 422,
   rate_limited: 429,
   internal: 500,
   upstream_error: 502,

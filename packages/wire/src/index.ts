@@ -8,4 +8,5 @@ export * from "./progress.ts";
 export * from "./stored-jobs.ts";
 export * from "./stream-events.ts";
 export * from "./usage.ts";
+export * from "./webhook.ts";
 export * from "./writer-request.ts";

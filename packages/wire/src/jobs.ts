@@ -61,6 +61,11 @@ export const turnJobSchema = z.object({
   body: writerRequestSchema,
   settings: fusionSettingsSchema,
   createdAt: z.number(),
+  /**
+   * Background work (an async request, a batch's line): the jobs it adds later (an offered fusion's
+   * judge flow) run at the background priority too. Absent: interactive.
+   */
+  background: z.boolean().optional(),
   /** Progress of the turn, kept in the job so that a retried or resumed job continues where it was. */
   step: z.enum(turnSteps).default("decide"),
   decision: writerDecisionSchema.optional(),

@@ -14,7 +14,13 @@ import { httpMetrics } from "./observability/http-metrics.ts";
 import { httpTracing } from "./observability/http-tracing.ts";
 import { requestBodyLimit } from "./request/body-limit.ts";
 import { requireJsonBody } from "./request/require-json.ts";
+import { batchesCancelRoute } from "./routes/batches-cancel.ts";
+import { batchesCreateRoute } from "./routes/batches-create.ts";
+import { batchesReadRoute } from "./routes/batches-read.ts";
 import { chatCompletionsRoute } from "./routes/chat-completions.ts";
+import { filesDeleteRoute } from "./routes/files-delete.ts";
+import { filesReadRoute } from "./routes/files-read.ts";
+import { filesUploadRoute } from "./routes/files-upload.ts";
 import { fusionCancelRoute } from "./routes/fusion-cancel.ts";
 import { fusionStatusRoute } from "./routes/fusion-status.ts";
 import { fusionStreamRoute } from "./routes/fusion-stream.ts";
@@ -48,7 +54,13 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
 
   const { keyLimits } = deps;
   const ownerId = ownerIds(deps.redis, deps.env.OWNER_ID_SECRET);
-  for (const base of ["/api/v1", "/v1"]) app.route(base, apiRoutes(deps, keyLimits, ownerId));
+  for (const base of ["/api/v1", "/v1"]) {
+    // Multipart, with its own body limit: before the JSON-only API and its middleware.
+    app.route(base, filesUploadRoute(deps, keyLimits, ownerId));
+    // No body: before the API's JSON check, with its own key check and limits.
+    app.route(base, filesDeleteRoute(deps, keyLimits, ownerId));
+    app.route(base, apiRoutes(deps, keyLimits, ownerId));
+  }
 
   app.notFound(notFound);
   app.onError(errorHandler(deps.logger));
@@ -57,7 +69,8 @@ export function createApp(deps: GatewayDeps): Hono<AppEnv> {
 
 /**
  * The API behind the key: `POST /chat/completions`, `GET /models`, `GET /fusions`,
- * `GET /fusions/{id}[/stream]`, `POST /fusions/{id}/cancel`.
+ * `GET /fusions/{id}[/stream]`, `POST /fusions/{id}/cancel`, and the Batch API (`GET /files[/{id}[/content]]`,
+ * `POST /batches`, `GET /batches[/{id}]`, `POST /batches/{id}/cancel`; `POST /files` is `filesUploadRoute`, `DELETE /files/{id}` `filesDeleteRoute`).
  */
 function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits, ownerId: OwnerIdOf): Hono<AppEnv> {
   const api = factory.createApp();
@@ -73,5 +86,9 @@ function apiRoutes(deps: GatewayDeps, keyLimits: KeyLimits, ownerId: OwnerIdOf):
   api.route("/", fusionStreamRoute(deps));
   api.route("/", fusionsListRoute(deps));
   api.route("/", fusionCancelRoute(deps));
+  api.route("/", filesReadRoute(deps));
+  api.route("/", batchesCreateRoute(deps));
+  api.route("/", batchesReadRoute(deps));
+  api.route("/", batchesCancelRoute(deps));
   return api;
 }

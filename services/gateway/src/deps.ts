@@ -1,9 +1,11 @@
+import { BatchStore, batchQueueNames, FileStore } from "@fusion/intake";
 import type { FusionConfig, Upstream } from "@fusion/llm-client";
 import {
   bullmqTelemetry,
   createRedisFromEnv,
   createUpstreamFromEnv,
   EventRelay,
+  IdempotencyRecords,
   type KeyLimits,
   type Logger,
   loadProvidersFromEnv,
@@ -19,7 +21,7 @@ import { FlowProducer, Queue } from "bullmq";
 import type { GatewayEnv } from "./env.ts";
 import { FusionSlots } from "./limits/fusion-slots.ts";
 import { keyLimitsFromEnv } from "./limits/key-limits-from-env.ts";
-import { readMeta } from "./sse/fusion-meta.ts";
+import { readMeta } from "@fusion/intake";
 import { Readers } from "./sse/readers.ts";
 
 /** What the gateway's routes and middleware work with. */
@@ -43,7 +45,22 @@ export interface GatewayDeps {
   slots: FusionSlots;
   /** Each key's open SSE streams, counted in Redis across gateways (MAX_OPEN_STREAMS_PER_KEY). */
   openStreams: OpenStreams;
+  /** The Idempotency-Keys of each API key and the fusions they started, in Redis. */
+  idempotency: IdempotencyRecords;
+  /** Batch files and batches in Redis (BATCH_* bounds). */
+  files: FileStore;
+  batches: BatchStore;
+  /** The `batch` queue of each queue shard, by shard index (a batch job goes to its batch's shard). */
+  batchQueues: Queue[];
+  /** The `batch-expiry` queue of each queue shard, by shard index (a batch's expiry job, delayed to its window's end). */
+  batchExpiryQueues: Queue[];
 }
+
+/**
+ * How long an Idempotency-Key's claim lives before its fusion is enqueued: far longer than an enqueue
+ * takes; a gateway that dies meanwhile leaves the key free again after it.
+ */
+const IDEMPOTENCY_PENDING_MS = 30_000;
 
 /** The queues of one fusion queue set. */
 export type FusionQueues = Record<QueueName, Queue>;
@@ -93,7 +110,15 @@ export function createGatewayDeps(
       q.on("error", (err: Error) => logger.warn({ err: err.message, shard: shard.index }, "queue error"));
     return { ...shard, queues };
   });
-  const allQueues = shards.flatMap((s) => Object.values(s.queues));
+  const batchQueues = shards.map(
+    (shard) => new Queue(batchQueueNames.batch, { ...queueOpts, prefix: shard.prefix }),
+  );
+  const batchExpiryQueues = shards.map(
+    (shard) => new Queue(batchQueueNames.expiry, { ...queueOpts, prefix: shard.prefix }),
+  );
+  for (const q of [...batchQueues, ...batchExpiryQueues])
+    q.on("error", (err: Error) => logger.warn({ err: err.message }, "queue error"));
+  const allQueues = [...shards.flatMap((s) => Object.values(s.queues)), ...batchQueues, ...batchExpiryQueues];
   // One producer for every shard: each job of a flow names its shard's prefix.
   const flows = new FlowProducer(queueOpts);
   flows.on("error", (err) => logger.warn({ err: err.message }, "flow producer error"));
@@ -112,6 +137,7 @@ export function createGatewayDeps(
     redis,
     logger,
     ttlSeconds: Math.ceil(env.FUSION_TIMEOUT_MS / 1000) + env.STREAM_RETENTION_SECONDS,
+    streamTtlSeconds: env.STREAM_RETENTION_SECONDS,
     graceKey: `${env.QUEUE_PREFIX}:resume-grace`,
     // A fusion cancelled here may hold a slot of another gateway (one that restarted, say).
     onCancelled: (fusionId) =>
@@ -143,6 +169,20 @@ export function createGatewayDeps(
       keyLimits,
       slots,
       openStreams,
+      idempotency: new IdempotencyRecords(redis, {
+        retentionMs: env.IDEMPOTENCY_TTL_MS,
+        pendingMs: IDEMPOTENCY_PENDING_MS,
+      }),
+      files: new FileStore(redis, {
+        retentionSeconds: env.BATCH_RETENTION_SECONDS,
+        maxFilesPerOwner: env.BATCH_MAX_FILES_PER_KEY,
+      }),
+      batches: new BatchStore(redis, {
+        retentionSeconds: env.BATCH_RETENTION_SECONDS,
+        maxBatchesPerOwner: env.BATCH_MAX_BATCHES_PER_KEY,
+      }),
+      batchQueues,
+      batchExpiryQueues,
     },
     async ready() {
       await Promise.all(

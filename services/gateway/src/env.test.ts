@@ -25,4 +25,15 @@ describe("gateway environment", () => {
     });
     expect(env.OWNER_ID_SECRET).toBeUndefined();
   });
+
+  it("remembers Idempotency-Keys for a day by default, for at most a week", () => {
+    const env = parseEnv(gatewayEnvSchema, {});
+    expect(env).toMatchObject({ IDEMPOTENCY_TTL_MS: 86_400_000, IDEMPOTENT_RESUME_GRACE_MS: 60_000 });
+    expect(parseEnv(gatewayEnvSchema, { IDEMPOTENCY_TTL_MS: "604800000" }).IDEMPOTENCY_TTL_MS).toBe(
+      604_800_000,
+    );
+    expect(() => parseEnv(gatewayEnvSchema, { IDEMPOTENCY_TTL_MS: "604800001" })).toThrow(
+      /IDEMPOTENCY_TTL_MS/,
+    );
+  });
 });

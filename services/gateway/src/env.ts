@@ -5,7 +5,9 @@ import {
   envList,
   queuePrefixSchema,
   queueShardsSchema,
+  webhookGatewayEnv,
 } from "@fusion/runtime";
+import { batchStorageEnv } from "@fusion/intake";
 import { z } from "zod";
 
 /** RFC 6750 `b64token`: what `Authorization: Bearer <token>` may carry. */
@@ -82,6 +84,16 @@ export const gatewayEnvSchema = commonEnvSchema.extend({
   RESUME_GRACE_MS: envInt(0, 0),
   /** Longest resume grace a request may ask for (a larger one is cut to this). */
   RESUME_GRACE_MAX_MS: envInt(60_000, 0),
+  /**
+   * Resume grace of a fusion whose request carries an `Idempotency-Key` and asks for none itself: its
+   * client may drop and retry (the retry streams the same fusion). Cut to RESUME_GRACE_MAX_MS.
+   */
+  IDEMPOTENT_RESUME_GRACE_MS: envInt(60_000, 0),
+  /**
+   * How long an `Idempotency-Key` is remembered (per API key, across gateways) once its fusion is
+   * enqueued: a retry within it gets the same fusion, or 410 once that fusion's records have expired.
+   */
+  IDEMPOTENCY_TTL_MS: envInt(24 * 3600_000, 1000, 7 * 24 * 3600_000),
   /** When set, Bull Board is served at /admin/queues to requests carrying this key; unset: /admin/* is 404. */
   ADMIN_API_KEY: z
     .string()
@@ -93,5 +105,9 @@ export const gatewayEnvSchema = commonEnvSchema.extend({
   LAB_ENABLED: envBoolean(true),
   /** Grace period for open streams on SIGTERM. */
   SHUTDOWN_GRACE_MS: envInt(30_000, 0),
+  /** Webhooks: the default callback, the signing secret, the hosts allowed although internal. */
+  ...webhookGatewayEnv,
+  /** The Batch API's bounds: file bytes and lines, files and batches per key, retention. */
+  ...batchStorageEnv,
 });
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;

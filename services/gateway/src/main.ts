@@ -7,10 +7,12 @@ import {
   startTracing,
 } from "@fusion/runtime";
 import { createApp } from "./app.ts";
+import { startBatchExpiry } from "./batches/batch-expiry-worker.ts";
 import { createGatewayDeps, type GatewayResources } from "./deps.ts";
 import { type GatewayEnv, gatewayEnvSchema } from "./env.ts";
 import { unauthenticatedBindProblem } from "./server/bind-policy.ts";
 import { createHttpServer } from "./server/http-server.ts";
+import { webhookConfigProblems } from "./webhooks/webhook-config.ts";
 
 await startTracing("gateway");
 const logger = createLogger("gateway");
@@ -21,6 +23,8 @@ try {
   env = parseEnv(gatewayEnvSchema);
   const unsafe = unauthenticatedBindProblem(env);
   if (unsafe) throw invalidConfiguration([["GATEWAY_API_KEYS", unsafe]]);
+  const webhookProblems = webhookConfigProblems(env);
+  if (webhookProblems.length > 0) throw invalidConfiguration(webhookProblems);
   gateway = createGatewayDeps(env, logger);
 } catch (err) {
   logger.fatal(err instanceof ConfigError ? err.message : err);
@@ -28,6 +32,8 @@ try {
 }
 
 const app = createApp(gateway.deps);
+// Ends each batch at its window's end, whether or not a judge worker runs.
+const batchExpiry = startBatchExpiry(gateway.deps);
 
 if (env.GATEWAY_API_KEYS.length === 0) {
   logger.warn(
@@ -54,6 +60,7 @@ async function shutdown(signal: string) {
   grace.unref();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   clearTimeout(grace);
+  await batchExpiry.close();
   await gateway.close();
   await shutdownTracing();
   process.exit(0);

@@ -1,4 +1,5 @@
-import { envBoolean, envInt } from "@fusion/runtime";
+import { batchWorkerEnv } from "@fusion/intake";
+import { envBoolean, envInt, type WorkerRuntimeEnv, webhookWorkerEnv } from "@fusion/runtime";
 import { z } from "zod";
 
 export const judgeEnvSchema = z.object({
@@ -13,4 +14,11 @@ export const judgeEnvSchema = z.object({
   JUDGE_STRUCTURED_OUTPUT: envBoolean(true),
   /** Its own default, so that a panel worker (9464) and a judge worker can run on one host. */
   METRICS_PORT: envInt(9465, 0, 65_535),
+  /** Webhook deliveries: signing, retries, the outbox's hand-over (runtime `webhooks/webhook-env.ts`). */
+  ...webhookWorkerEnv,
+  /** The Batch API: storage bounds, line concurrency, the per-key cap on background fusions. */
+  ...batchWorkerEnv,
 });
+
+/** The judge worker's whole environment: the workers' shared settings and its own. */
+export type JudgeWorkerEnv = WorkerRuntimeEnv & z.infer<typeof judgeEnvSchema>;

@@ -1,12 +1,14 @@
 import {
+  announceReady,
   createWorker,
   createWorkerRuntime,
   handleShutdown,
   queueNames,
   recordPanelResult,
+  recordWebSearchError,
   startTracing,
 } from "@fusion/runtime";
-import { createWebToolsFromEnv } from "@fusion/web-tools";
+import { createWebToolsFromEnv, type WebTools } from "@fusion/web-tools";
 import type { StoredPanelJob } from "@fusion/wire";
 import type { Job } from "bullmq";
 import { panelEnvSchema } from "./env.ts";
@@ -15,7 +17,17 @@ import { createPanelJobProcessor } from "./process-panel-job.ts";
 await startTracing("panel-worker");
 const runtime = createWorkerRuntime("panel-worker", panelEnvSchema);
 const { env } = runtime;
-const tools = createWebToolsFromEnv(env);
+let tools: WebTools;
+try {
+  // Every failed search is counted by provider and reason (fusion_web_search_errors_total).
+  tools = createWebToolsFromEnv(env, {
+    onSearchError: (provider, reason) => recordWebSearchError(provider, reason),
+  });
+} catch (err) {
+  // A web search setting that cannot work (the message names the variables) stops the start.
+  runtime.logger.fatal(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
 const panel = createPanelJobProcessor(runtime, tools, { timeoutMs: env.PANEL_TIMEOUT_MS });
 // One BullMQ Worker per queue shard served (QUEUE_SHARDS_SERVED, or every one), each with PANEL_CONCURRENCY.
 const workers = createWorker(
@@ -26,8 +38,5 @@ const workers = createWorker(
   { concurrency: env.PANEL_CONCURRENCY },
 );
 const shards = runtime.shards.map((s) => s.index);
-for (const worker of workers)
-  worker.on("ready", () =>
-    runtime.logger.info({ concurrency: env.PANEL_CONCURRENCY, shards }, "panel worker ready"),
-  );
+announceReady(runtime.logger, workers, { concurrency: env.PANEL_CONCURRENCY, shards }, "panel worker ready");
 handleShutdown(runtime, workers);

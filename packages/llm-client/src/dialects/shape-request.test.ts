@@ -31,6 +31,34 @@ const shape = (
 ) => shapeRequest(body, { dialect, structuredOutput });
 
 describe("shapeRequest", () => {
+  const searchTool = { type: "openrouter:web_search", parameters: { max_results: 5 } };
+  const functionTool = { type: "function", function: { name: "web_fetch", parameters: { type: "object" } } };
+
+  it("openrouter: keeps its server tools", () => {
+    const body = { model: "m", messages, tools: [functionTool, searchTool], tool_choice: "auto" };
+    expect(shape(body, "openrouter")).toBe(body);
+  });
+
+  it.each<Dialect>(["openai", "deepseek", "openai-compatible"])(
+    "%s: OpenRouter's server tools go, function tools stay",
+    (dialect) => {
+      const body = { model: "m", messages, tools: [functionTool, searchTool], tool_choice: "auto" };
+      expect(shape(body, dialect)).toEqual({
+        model: "m",
+        messages,
+        tools: [functionTool],
+        tool_choice: "auto",
+      });
+      expect(shape({ model: "m", messages, tools: [searchTool], tool_choice: "auto" }, dialect)).toEqual({
+        model: "m",
+        messages,
+      });
+      // Nothing to drop: the very object.
+      const plain = { model: "m", messages, tools: [functionTool], tool_choice: "none" };
+      expect(shape(plain, dialect)).toBe(plain);
+    },
+  );
+
   it("openrouter: sends the body as it is, the very object", () => {
     const body = { ...openRouterBody(), response_format: jsonSchema };
     expect(shape(body, "openrouter", "json_schema")).toBe(body);

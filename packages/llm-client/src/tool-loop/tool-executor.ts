@@ -27,6 +27,11 @@ export function toolError(result: ToolResult): string {
 /** What runs the web tools; implemented by @fusion/web-tools. */
 export interface ToolExecutor {
   definitions(names: ReadonlyArray<WebToolName>): unknown[];
+  /**
+   * Tools the upstream runs itself within a call (OpenRouter's `{ type: "openrouter:web_search" }`),
+   * sent in `tools` beside the function definitions; absent or `[]`: none.
+   */
+  serverTools?(names: ReadonlyArray<WebToolName>): Array<Record<string, unknown>>;
   execute(name: string, argumentsJson: string, signal?: AbortSignal): Promise<ToolResult>;
   /**
    * How many tool calls of one model turn are run (`MAX_TOOL_CALLS_PER_TURN`); the rest are answered

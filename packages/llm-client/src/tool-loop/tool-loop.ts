@@ -2,6 +2,7 @@ import type { AssistantTurn, ChatMessage, Usage, WebToolName } from "@fusion/wir
 import { addUsage, emptyServerToolUse, type ServerToolUse } from "@fusion/wire";
 import { describeFailure } from "../upstream/describe-failure.ts";
 import { assistantMessage, type CallOptions, type Upstream } from "../upstream/index.ts";
+import { toolFields, upstreamWebSearches } from "./server-tools.ts";
 import { type ToolExecutor, type ToolResult, toolError } from "./tool-executor.ts";
 import { traceToolCall } from "./tool-tracing.ts";
 import { DEFAULT_MAX_TOOL_CALLS_PER_TURN, overTurnCapResult } from "./turn-call-cap.ts";
@@ -55,11 +56,14 @@ export interface ToolLoopOutput {
  * A model's tool loop: call, run the tool calls of that turn in parallel, feed the results back, up to
  * `maxSteps` tool steps; then one last call that must answer in text. Of one turn's calls, the first
  * `tools.maxCallsPerTurn` run; the others are answered with a tool error and never reach the tools.
+ * Server tools (`tools.serverTools`) go in `tools` beside the functions (see `toolFields`); the
+ * searches the upstream reports having run count in `serverToolUse.web_search_requests`.
  */
 export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput> {
   const { tools, model, toolNames, maxSteps, call } = input;
   const messages: ChatMessage[] = [...input.messages];
   const definitions = toolNames.length ? tools.definitions(toolNames) : [];
+  const serverTools = toolNames.length ? (tools.serverTools?.(toolNames) ?? []) : [];
   const usages: Usage[] = [];
   const serverToolUse = emptyServerToolUse();
   const urls = new Map<string, { url: string; title?: string }>();
@@ -68,13 +72,15 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutput>
 
   for (;;) {
     const mustAnswer = steps >= maxSteps || definitions.length === 0;
-    const body: Record<string, unknown> = { ...input.body, model, messages };
-    if (definitions.length) {
-      body.tools = definitions;
-      body.tool_choice = mustAnswer ? "none" : "auto";
-    }
+    const body: Record<string, unknown> = {
+      ...input.body,
+      model,
+      messages,
+      ...toolFields(definitions, serverTools, mustAnswer),
+    };
     const turn = await callModel(input, body, steps);
     usages.push(turn.usage);
+    serverToolUse.web_search_requests += upstreamWebSearches(turn.usage);
     input.onUsage?.(turn.usage);
     if (mustAnswer || turn.toolCalls.length === 0) {
       return { turn, messages, usage: addUsage(...usages), serverToolUse, urls: [...urls.values()], steps };

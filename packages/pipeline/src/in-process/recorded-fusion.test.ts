@@ -1,5 +1,5 @@
 import { readRecording } from "@fusion/simulator/test-support";
-import { type JudgeResult, type TurnJobInput, turnJobSchema } from "@fusion/wire";
+import { type JudgeResult, type PendingEvent, type TurnJobInput, turnJobSchema } from "@fusion/wire";
 import { describe, expect, it } from "vitest";
 import {
   FakeTools,
@@ -171,7 +171,8 @@ describe("the judge's input from real panelists", () => {
         isCancelled: async () => false,
         saveState: async () => {},
         textEmitted: async () => false,
-        markTextEmitted: async () => {},
+        appendFirstOutput: (_step: unknown, ...appended: PendingEvent[]) =>
+          f.events.append(f.data.fusionId, ...appended),
         awaitFusion: f.awaitFusion,
       };
       expect(await runWriterTurn(f.data, ports, { retriesLeft: false })).toEqual({ status: "done" });

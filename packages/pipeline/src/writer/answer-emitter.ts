@@ -16,8 +16,8 @@ export class AnswerEmitter {
   readonly #events: EventSink;
   readonly #fusionId: string;
   readonly #chunks: ChunkBuilder;
-  readonly #beforeFirstText: (() => Promise<void>) | undefined;
-  #marked = false;
+  readonly #firstAppend: ((...events: PendingEvent[]) => Promise<string>) | undefined;
+  #appended = false;
   #pending: Piece[] = [];
   #inFlight: Promise<void> | undefined;
   #failure: unknown;
@@ -26,17 +26,21 @@ export class AnswerEmitter {
   /** True once answer text has been handed to the emitter in this attempt. */
   textEmitted = false;
 
-  /** `beforeFirstText` runs, and is awaited, before the first output of this attempt reaches the stream. */
+  /**
+   * `firstAppend`, when given, appends the first output of this attempt instead of `events` (the
+   * writer's turn records there, in the same step, that the step sent output); later appends go to
+   * `events`.
+   */
   constructor(
     events: EventSink,
     fusionId: string,
     chunks: ChunkBuilder,
-    beforeFirstText?: () => Promise<void>,
+    firstAppend?: (...events: PendingEvent[]) => Promise<string>,
   ) {
     this.#events = events;
     this.#fusionId = fusionId;
     this.#chunks = chunks;
-    this.#beforeFirstText = beforeFirstText;
+    this.#firstAppend = firstAppend;
   }
 
   text(text: string, model?: string): void {
@@ -73,14 +77,15 @@ export class AnswerEmitter {
 
   async #drain(): Promise<void> {
     try {
-      if (!this.#marked) {
-        this.#marked = true;
-        await this.#beforeFirstText?.();
-      }
       while (this.#pending.length) {
         const pieces = this.#pending;
         this.#pending = [];
-        await this.#events.append(this.#fusionId, ...pieces.map((p) => this.#chunk(p)));
+        const events = pieces.map((p) => this.#chunk(p));
+        if (this.#appended || !this.#firstAppend) await this.#events.append(this.#fusionId, ...events);
+        else {
+          this.#appended = true;
+          await this.#firstAppend(...events);
+        }
       }
     } catch (err) {
       this.#failure = err;

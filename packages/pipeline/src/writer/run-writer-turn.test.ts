@@ -110,9 +110,13 @@ function writer(
       saved.push(t);
     },
     textEmitted: async (step) => emitted.has(step),
-    markTextEmitted: async (step) => {
+    appendFirstOutput: async (step, ...appended) => {
+      // The record and the output land together: the events carry output, and nothing was written before them.
+      expect(appended.length).toBeGreaterThan(0);
+      expect(events.ofType("chunk")).toEqual([]);
       marks.push(step);
       emitted.add(step);
+      return events.append(data.fusionId, ...appended);
     },
     awaitFusion: (t) => {
       waits.push(t);

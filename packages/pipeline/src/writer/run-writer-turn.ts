@@ -3,6 +3,7 @@ import {
   addUsage,
   fusionFunctionTool,
   type JudgeResult,
+  type PendingEvent,
   type TurnJobData,
   type Usage,
 } from "@fusion/wire";
@@ -33,9 +34,12 @@ export async function runWriterTurn(
   const { log, upstream } = ports;
   const { body, fusionId } = turn;
   const chunks = new ChunkBuilder(fusionId, Math.floor(turn.createdAt / 1000), turn.writerModel);
-  // Before a step's first text reaches the client, record it: a retry of the step (its worker died)
-  // must then end the stream with an error rather than send the text again or splice two answers.
-  const emitter = new AnswerEmitter(ports.events, fusionId, chunks, () => ports.markTextEmitted(turn.step));
+  // A step's first text reaches the client with the record that it did, in one step: a retry of the
+  // step (its worker died) must then end the stream with an error rather than send the text again or
+  // splice two answers.
+  const emitter = new AnswerEmitter(ports.events, fusionId, chunks, (...events) =>
+    ports.appendFirstOutput(turn.step, ...events),
+  );
   const call = ports.signal ? { signal: ports.signal } : {};
   const callerTools = body.tools ?? [];
   const tools = [...callerTools, fusionFunctionTool];
@@ -62,8 +66,13 @@ export async function runWriterTurn(
     return answer;
   };
 
-  /** Writes the last entries: any remaining content, the finish chunk, usage, and the completion. */
-  const finish = async (answer: AssistantTurn, writerUsage: Usage, judge: JudgeResult | undefined) => {
+  /** Writes the last entries: any remaining content, `before` (the writer's last progress), the finish chunk, usage, and the completion. */
+  const finish = async (
+    answer: AssistantTurn,
+    writerUsage: Usage,
+    judge: JudgeResult | undefined,
+    before: PendingEvent[] = [],
+  ) => {
     const events = finishEvents({
       turn,
       answer,
@@ -73,7 +82,7 @@ export async function runWriterTurn(
       chunks,
       textStreamed: emitter.textEmitted,
     });
-    await emitter.end(...events);
+    await emitter.end(...before, ...events);
   };
 
   try {
@@ -119,10 +128,13 @@ export async function runWriterTurn(
       });
       writerUsage = addUsage(writerUsage, answer.usage);
     }
-    progress({ status: "finished", latency_ms: Date.now() - writerStarted, usage: writerUsage });
-    // Before the stream's last entries: nothing is appended after them.
-    await progress.flush();
-    await finish(answer, writerUsage, judge);
+    // In the same append as the stream's last entries (nothing is appended after them).
+    const finished = await progress.last({
+      status: "finished",
+      latency_ms: Date.now() - writerStarted,
+      usage: writerUsage,
+    });
+    await finish(answer, writerUsage, judge, finished);
     log.info({ latencyMs: Date.now() - turn.createdAt }, "fusion answered");
     return DONE;
   } catch (err) {

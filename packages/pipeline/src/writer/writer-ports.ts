@@ -1,5 +1,5 @@
 import type { Upstream } from "@fusion/llm-client";
-import type { JudgeResult, TurnJobData, TurnStep } from "@fusion/wire";
+import type { JudgeResult, PendingEvent, TurnJobData, TurnStep } from "@fusion/wire";
 import type { EventSink } from "../event-sink.ts";
 import type { StageLogger } from "../stage-ports.ts";
 
@@ -22,8 +22,11 @@ export interface WriterPorts {
   saveState(turn: TurnJobData): Promise<void>;
   /** Whether an earlier run of this step already sent text to the client. */
   textEmitted(step: TurnStep): Promise<boolean>;
-  /** Records that a step's text is about to reach the client; awaited before its first text is written. */
-  markTextEmitted(step: TurnStep): Promise<void>;
+  /**
+   * Appends a step's first output (text or reasoning) to the fusion's stream and records, in the same
+   * atomic step, that the step sent output: `textEmitted` then says so to any later run of the step.
+   */
+  appendFirstOutput(step: TurnStep, ...events: PendingEvent[]): Promise<string>;
   /**
    * The fusion's result, once the writer called fusion (or it was forced): start the panel and the
    * judge if they have not started, and give their result or suspend until they finish.

@@ -108,7 +108,7 @@ function writerTurn(model: string, turn: Partial<TurnJobInput>, client: Upstream
       saved.push(t);
     },
     textEmitted: async () => false,
-    markTextEmitted: async () => {},
+    appendFirstOutput: (_step, ...appended) => events.append(data.fusionId, ...appended),
     awaitFusion: async () => wait,
   });
   /** Runs the turn (from `from`) to its end; the completion it wrote. */

@@ -112,6 +112,76 @@ describe("EventWriter", () => {
     expect(await late).toBe(await end);
   });
 
+  describe("appendSoon: status updates that wait a moment for company", () => {
+    const progress = (n: number): PendingEvent => ({ type: "progress", data: { n } });
+
+    it("puts the updates given within the linger into one call, in order", async () => {
+      const id = await newFusion();
+      const before = await scriptCalls();
+      const ids = await Promise.all([writer.appendSoon(id, progress(1)), writer.appendSoon(id, progress(2))]);
+      expect((await scriptCalls()) - before).toBe(1);
+      expect(ids[0]).toBe(ids[1]);
+      const entries = await redis.xrange(keys.events(id), "-", "+");
+      expect(entries.map(([, f]) => JSON.parse(f[3] ?? "").n)).toEqual([1, 2]);
+    });
+
+    it("sends what lingers at once with any other append, that append after it", async () => {
+      const id = await newFusion();
+      const slow = new EventWriter(redis, 120, 60_000);
+      const before = await scriptCalls();
+      const [updateId, chunkId] = await Promise.all([
+        slow.appendSoon(id, progress(1)),
+        slow.append(id, chunk("a")),
+      ]);
+      expect(updateId).toBe(chunkId);
+      expect((await scriptCalls()) - before).toBe(1);
+      expect(await types(id)).toEqual(["progress", "chunk"]);
+    });
+
+    it("sends what lingers when the stage ends (sendNow)", async () => {
+      const id = await newFusion();
+      const slow = new EventWriter(redis, 120, 60_000);
+      const sent = slow.appendSoon(id, progress(1));
+      slow.sendNow(id);
+      await sent;
+      expect(await types(id)).toEqual(["progress"]);
+    });
+  });
+
+  describe("a turn step's output: recorded with it, in the same script call", () => {
+    it("records the step when its output is appended, with the stream's TTL, and never for a plain append", async () => {
+      const id = await newFusion();
+      await writer.append(id, { type: "progress", data: {} });
+      expect(await redis.exists(keys.emitted(id))).toBe(0);
+      const before = await scriptCalls();
+      await writer.appendStepOutput(id, "await-fusion", chunk("a"));
+      expect((await scriptCalls()) - before).toBe(1);
+      expect(await redis.hgetall(keys.emitted(id))).toEqual({ "await-fusion": "1" });
+      const ttl = await redis.pttl(keys.emitted(id));
+      expect(ttl).toBeGreaterThan(110_000);
+      expect(ttl).toBeLessThanOrEqual(120_000);
+      expect(await types(id)).toEqual(["progress", "chunk"]);
+    });
+
+    it("records nothing when the output did not reach the stream (it had ended)", async () => {
+      const id = await newFusion();
+      await writer.append(id, { type: "error", data: { status: 499, message: "x", cancelled: true } });
+      await writer.appendStepOutput(id, "await-fusion", chunk("late"));
+      expect(await redis.exists(keys.emitted(id))).toBe(0);
+      expect(await types(id)).toEqual(["error"]);
+    });
+
+    it("carries the record with output that waited for an append in flight", async () => {
+      const id = await newFusion();
+      const first = writer.append(id, { type: "progress", data: {} });
+      const output = writer.appendStepOutput(id, "decide", chunk("a"), chunk("b"));
+      const [firstId, outputId] = await Promise.all([first, output]);
+      expect(outputId).not.toBe(firstId);
+      expect(await redis.hgetall(keys.emitted(id))).toEqual({ decide: "1" });
+      expect(await types(id)).toEqual(["progress", "chunk", "chunk"]);
+    });
+  });
+
   it("appends an event as it was when given, not as its caller changed it later", async () => {
     const id = await newFusion();
     const first = writer.append(id, chunk("a"));

@@ -8,14 +8,16 @@ const appendEvents = new LuaScript<
   [
     events: string,
     meta: string,
+    emitted: string,
     ttl: string,
     channel: string,
     status: string,
     cost: string,
+    steps: string,
     ...pairs: string[],
   ],
   string
->("fusionAppendEvents", new URL("./append-events.lua", import.meta.url), 2);
+>("fusionAppendEvents", new URL("./append-events.lua", import.meta.url), 3);
 
 /**
  * How a fusion ended, as its meta records it (hash fields `status` and `cost`) for the listing:
@@ -43,11 +45,19 @@ function outcomeOf(events: PendingEvent[]): [status: string, cost: string] {
 const serialised = (e: PendingEvent): string =>
   typeof e.data === "string" ? e.data : JSON.stringify(e.data);
 
-/** Events waiting for their fusion's append in flight, and the callers waiting for them. */
+/** Events waiting for their fusion's append in flight, the turn steps they carry output of, and the callers waiting for them. */
 interface Queued {
   events: PendingEvent[];
+  steps: Set<string>;
   waiters: Array<{ resolve: (id: string) => void; reject: (err: unknown) => void }>;
+  /** Set while the events wait for `appendSoon`'s linger, with no append in flight. */
+  linger?: NodeJS.Timeout;
 }
+
+/** How long `appendSoon` holds events for what the fusion's stages report next. */
+const APPEND_LINGER_MS = 10;
+
+const idle = (): Queued => ({ events: [], steps: new Set(), waiters: [] });
 
 /**
  * Appends a fusion's output events to its Redis Stream; each append also publishes the new entry
@@ -62,27 +72,76 @@ interface Queued {
  * longer than one round trip it would have made anyway; a busy one costs one script call per round
  * trip instead of one per event. Each call resolves to the stream's last id after the script call
  * that carried its events, or rejects with that call's error.
+ *
+ * `appendSoon` (status updates) holds an idle fusion's events `lingerMs` first, so that the
+ * updates of its panelists, or a status and the text after it, share one call; any other append in
+ * that time, or `sendNow`, sends them at once, in order.
  */
 export class EventWriter {
   readonly #redis: RedisClient;
   readonly #ttlSeconds: string;
   /** Fusions with an append in flight: what waits for it (empty when nothing does). */
   readonly #busy = new Map<string, Queued>();
+  readonly #lingerMs: number;
 
-  constructor(redis: RedisClient, ttlSeconds: number) {
+  constructor(redis: RedisClient, ttlSeconds: number, lingerMs = APPEND_LINGER_MS) {
     this.#redis = redis;
     this.#ttlSeconds = String(ttlSeconds);
+    this.#lingerMs = lingerMs;
   }
 
   append(fusionId: string, ...events: PendingEvent[]): Promise<string> {
+    return this.#append(fusionId, events, undefined, false);
+  }
+
+  /** Appends like `append`; an idle fusion's events wait `lingerMs` for company first (see the class). */
+  appendSoon(fusionId: string, ...events: PendingEvent[]): Promise<string> {
+    if (this.#lingerMs <= 0 || this.#busy.has(fusionId))
+      return this.#append(fusionId, events, undefined, true);
+    const queued: Queued = { ...idle(), events: events.map((e) => ({ type: e.type, data: serialised(e) })) };
+    queued.linger = setTimeout(() => this.sendNow(fusionId), this.#lingerMs);
+    this.#busy.set(fusionId, queued);
+    return new Promise((resolve, reject) => queued.waiters.push({ resolve, reject }));
+  }
+
+  /** Sends at once what `appendSoon` holds for the fusion (a stage that ends calls it). */
+  sendNow(fusionId: string): void {
+    const queued = this.#busy.get(fusionId);
+    if (!queued?.linger) return;
+    clearTimeout(queued.linger);
+    queued.linger = undefined;
+    this.#next(fusionId);
+  }
+
+  /**
+   * Appends like `append`, and records in the fusion's emitted-steps hash (`keys.emitted`) that turn
+   * step `step` sent output, in the same script call: the record exists if and only if these events
+   * reached the stream. A retried step reads it to know whether its client already got part of an
+   * answer (a record written before the text, as a separate command, would cost a round trip and
+   * could outlive a write that never happened).
+   */
+  appendStepOutput(fusionId: string, step: string, ...events: PendingEvent[]): Promise<string> {
+    return this.#append(fusionId, events, step, false);
+  }
+
+  #append(
+    fusionId: string,
+    events: PendingEvent[],
+    step: string | undefined,
+    soon: boolean,
+  ): Promise<string> {
     const queued = this.#busy.get(fusionId);
     if (queued) {
       // Serialised now: what the caller changes after this call is not what it appended.
       for (const e of events) queued.events.push({ type: e.type, data: serialised(e) });
-      return new Promise((resolve, reject) => queued.waiters.push({ resolve, reject }));
+      if (step) queued.steps.add(step);
+      const sent = new Promise<string>((resolve, reject) => queued.waiters.push({ resolve, reject }));
+      // What lingers goes now, with these events after it (unless these may linger too).
+      if (!soon) this.sendNow(fusionId);
+      return sent;
     }
-    this.#busy.set(fusionId, { events: [], waiters: [] });
-    const sent = this.#send(fusionId, events);
+    this.#busy.set(fusionId, idle());
+    const sent = this.#send(fusionId, events, step ? [step] : []);
     void sent.then(
       () => this.#next(fusionId),
       () => this.#next(fusionId),
@@ -97,8 +156,8 @@ export class EventWriter {
       this.#busy.delete(fusionId);
       return;
     }
-    this.#busy.set(fusionId, { events: [], waiters: [] });
-    this.#send(fusionId, queued.events).then(
+    this.#busy.set(fusionId, idle());
+    this.#send(fusionId, queued.events, [...queued.steps]).then(
       (id) => {
         for (const w of queued.waiters) w.resolve(id);
         this.#next(fusionId);
@@ -110,16 +169,18 @@ export class EventWriter {
     );
   }
 
-  #send(fusionId: string, events: PendingEvent[]): Promise<string> {
+  #send(fusionId: string, events: PendingEvent[], steps: string[]): Promise<string> {
     const pairs: string[] = [];
     for (const e of events) pairs.push(e.type, serialised(e));
     return appendEvents.run(
       this.#redis,
       keys.events(fusionId),
       keys.meta(fusionId),
+      keys.emitted(fusionId),
       this.#ttlSeconds,
       keys.eventsChannel(fusionId),
       ...outcomeOf(events),
+      steps.join(" "),
       ...pairs,
     );
   }

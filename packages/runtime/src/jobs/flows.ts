@@ -6,7 +6,7 @@ import type {
   StoredTurnJobInput,
 } from "@fusion/wire";
 import type { FlowJob } from "bullmq";
-import { jobIds, jobOptions, queueNames, type RetentionOptions } from "./job-catalog.ts";
+import { fusionPriority, jobIds, jobOptions, queueNames, type RetentionOptions } from "./job-catalog.ts";
 
 /**
  * The part of a fusion below the turn. The caller's conversation is not in it: it is stored once per
@@ -25,11 +25,14 @@ export interface FusionFlowInput {
   progress: ProgressLevel;
   prefix: string;
   retention?: RetentionOptions;
+  /** Background work (an async request, a batch's line): every job runs at `BACKGROUND_PRIORITY`. */
+  background?: boolean | undefined;
 }
 
 /** The judge job with one panel child per model: the part of a fusion that runs below the turn. */
 export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
   const { fusionId, requestId, question, settings, prefix, retention, progress } = input;
+  const priority = fusionPriority(input.background);
   const panel = settings.analysisModels.map((model, index) => ({
     jobId: jobIds.panel(fusionId, index),
     model,
@@ -41,7 +44,7 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
     queueName: queueNames.judge,
     prefix,
     data: judgeData,
-    opts: { ...jobOptions(queueNames.judge, retention), jobId: jobIds.judge(fusionId) },
+    opts: { ...jobOptions(queueNames.judge, retention), ...priority, jobId: jobIds.judge(fusionId) },
     children: panel.map(({ jobId, model }, index) => {
       const data: StoredPanelJob = { fusionId, requestId, progress, index, model, ...asked, settings };
       return {
@@ -49,7 +52,7 @@ export function buildJudgeFlow(input: FusionFlowInput): FlowJob {
         queueName: queueNames.panel,
         prefix,
         data,
-        opts: { ...jobOptions(queueNames.panel, retention), jobId },
+        opts: { ...jobOptions(queueNames.panel, retention), ...priority, jobId },
       };
     }),
   };
@@ -62,7 +65,11 @@ export function buildForcedFlow(turn: StoredTurnJobInput, input: FusionFlowInput
     queueName: queueNames.turn,
     prefix: input.prefix,
     data: turn,
-    opts: { ...jobOptions(queueNames.turn, input.retention), jobId: jobIds.turn(turn.fusionId) },
+    opts: {
+      ...jobOptions(queueNames.turn, input.retention),
+      ...fusionPriority(input.background),
+      jobId: jobIds.turn(turn.fusionId),
+    },
     children: [buildJudgeFlow(input)],
   };
 }

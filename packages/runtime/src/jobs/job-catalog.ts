@@ -56,6 +56,19 @@ export function jobOptions(queue: QueueName, retention: RetentionOptions = defau
   }
 }
 
+/**
+ * The BullMQ priority of a background fusion's jobs (an async request, a batch's line) in every queue
+ * it touches. Interactive jobs carry none: a worker takes a queue's jobs without a priority (its wait
+ * list, O(1)) before any prioritized one (a sorted set, O(log n)), so interactive work is served
+ * first and pays nothing for it, and background jobs run in the order they came among themselves.
+ */
+export const BACKGROUND_PRIORITY = 100;
+
+/** The priority option of a fusion's job: none for interactive work, `BACKGROUND_PRIORITY` for background. */
+export function fusionPriority(background: boolean | undefined): Pick<JobsOptions, "priority"> {
+  return background ? { priority: BACKGROUND_PRIORITY } : {};
+}
+
 export const jobIds = {
   turn: (fusionId: string) => fusionId,
   judge: (fusionId: string) => `${fusionId}-judge`,

@@ -1,16 +1,14 @@
 import {
   type ChatMessage,
   type JudgeJobData,
-  judgeJobSchema,
   type PanelJobData,
-  panelJobSchema,
   type StoredTurnJob,
   storedJudgeJobSchema,
   storedPanelJobSchema,
   storedTurnJobSchema,
   type TurnJobData,
-  turnJobSchema,
   type WriterDecisionInput,
+  writerDecisionSchema,
 } from "@fusion/wire";
 import { isCancelled } from "../cancel.ts";
 import type { RedisClient } from "../redis/redis.ts";
@@ -60,20 +58,22 @@ function loaded<T>(
   };
 }
 
+// Each part is checked once: the job's own data against its stored schema here, the conversation by
+// `loadConversation`. The job is those two put together, not parsed again as a whole (the
+// conversation is most of it, and a stage's schema checks its messages as the conversation's does).
+
 /** A panel job's data with its fusion's conversation loaded: what `runPanelist` works on. */
 export async function loadPanelJob(redis: RedisClient, data: unknown): Promise<LoadedJob<PanelJobData>> {
   const stored = parseJobData(storedPanelJobSchema, withProgressLevel(data), "panel");
   const read = await loadConversation(redis, stored.fusionId);
-  const job = parseJobData(panelJobSchema, { ...stored, messages: read.conversation.body.messages }, "panel");
-  return loaded(redis, job, read);
+  return loaded(redis, { ...stored, messages: read.conversation.body.messages }, read);
 }
 
 /** The judge job's data with its fusion's conversation loaded: what `runJudge` works on. */
 export async function loadJudgeJob(redis: RedisClient, data: unknown): Promise<LoadedJob<JudgeJobData>> {
   const stored = parseJobData(storedJudgeJobSchema, withProgressLevel(data), "judge");
   const read = await loadConversation(redis, stored.fusionId);
-  const job = parseJobData(judgeJobSchema, { ...stored, messages: read.conversation.body.messages }, "judge");
-  return loaded(redis, job, read);
+  return loaded(redis, { ...stored, messages: read.conversation.body.messages }, read);
 }
 
 /** Rebuilds a forced fusion's decision from its fusion call's id and the conversation (pipeline `forcedDecision`). */
@@ -92,8 +92,11 @@ export async function loadTurnJob(
   const read = await loadConversation(redis, stored.fusionId);
   const { body, forcedCallId } = read.conversation;
   const decision =
-    stored.decision ?? (forcedCallId === undefined ? undefined : forcedDecision(forcedCallId, body.messages));
-  const turn = parseJobData(turnJobSchema, { ...stored, body, ...(decision ? { decision } : {}) }, "turn");
+    stored.decision ??
+    (forcedCallId === undefined
+      ? undefined
+      : parseJobData(writerDecisionSchema, forcedDecision(forcedCallId, body.messages), "turn"));
+  const turn: TurnJobData = { ...stored, body, ...(decision ? { decision } : {}) };
   return loaded(redis, turn, read);
 }
 

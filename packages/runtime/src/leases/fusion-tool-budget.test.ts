@@ -137,4 +137,15 @@ describe("withFusionToolBudget", () => {
     expect(result.ok).toBe(false);
     expect(result.content).toContain("budget could not be checked");
   });
+
+  it("passes the server tools through, counting none of them (the upstream runs them)", async () => {
+    const fusionId = `f-${randomBytes(4).toString("hex")}`;
+    const search = { type: "openrouter:web_search", parameters: { max_results: 5 } };
+    const tools = { ...countingTools(), serverTools: () => [search] };
+    const budgeted = withFusionToolBudget(tools, redis, fusionId, { limit: 1 });
+    expect(budgeted.serverTools?.(["web_search"])).toEqual([search]);
+    expect(await redis.exists(keys.toolCalls(fusionId))).toBe(0);
+    // Without server tools the wrapper offers none either.
+    expect(withFusionToolBudget(countingTools(), redis, fusionId, { limit: 1 }).serverTools).toBeUndefined();
+  });
 });

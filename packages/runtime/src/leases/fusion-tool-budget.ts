@@ -56,6 +56,8 @@ export function withFusionToolBudget(
 ): ToolExecutor {
   const wrapped: ToolExecutor = {
     definitions: (names) => tools.definitions(names),
+    // The upstream runs these within its call: they never reach `execute`, so no budget applies.
+    ...(tools.serverTools ? { serverTools: tools.serverTools.bind(tools) } : {}),
     async execute(name, argumentsJson, signal) {
       let used: number;
       try {

@@ -24,6 +24,8 @@ export interface FusionMetrics {
   judgeResults: Counter<"outcome">;
   judgeRepairs: Counter;
   upstreamErrors: Counter<"kind" | "status">;
+  webSearchErrors: Counter<"provider" | "reason">;
+  webhookDeliveries: Counter<"outcome">;
   queueJobs: Gauge<"queue" | "state">;
   queueWorkers: Gauge<"queue">;
   /** Reports the depth of these queues on every scrape (replaces any queues watched before). */
@@ -87,6 +89,18 @@ export function createMetrics(registry: Registry = new Registry()): FusionMetric
       name: "fusion_upstream_errors_total",
       help: "Failed upstream calls (every attempt, retried or not), by kind and HTTP status.",
       labelNames: ["kind", "status"] as const,
+      registers,
+    }),
+    webSearchErrors: new Counter({
+      name: "fusion_web_search_errors_total",
+      help: "Failed web searches (each a tool error the model read), by search provider and reason.",
+      labelNames: ["provider", "reason"] as const,
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: "fusion_webhook_deliveries_total",
+      help: "Webhook delivery attempts by outcome: delivered (2xx), retrying (failed, another attempt follows), failed (the last attempt failed).",
+      labelNames: ["outcome"] as const,
       registers,
     }),
     queueJobs: new Gauge({

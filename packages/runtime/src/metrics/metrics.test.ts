@@ -14,6 +14,7 @@ import {
   recordJudgeResult,
   recordPanelResult,
   recordUpstreamError,
+  recordWebSearchError,
 } from "./recorders.ts";
 
 const logger = createLogger("metrics-test", "silent");
@@ -66,6 +67,20 @@ describe("metric helpers", () => {
     expect(await value(m, "fusion_upstream_errors_total", { kind: "http", status: "429" })).toBe(2);
     expect(await value(m, "fusion_upstream_errors_total", { kind: "timeout", status: "none" })).toBe(1);
     expect(await value(m, "fusion_upstream_errors_total", { kind: "aborted" })).toBeUndefined();
+  });
+
+  it("counts failed web searches by provider and reason", async () => {
+    const m = createMetrics();
+    recordWebSearchError("brave", "auth", m);
+    recordWebSearchError("brave", "auth", m);
+    recordWebSearchError("tavily", "rate_limited", m);
+    expect(await value(m, "fusion_web_search_errors_total", { provider: "brave", reason: "auth" })).toBe(2);
+    expect(
+      await value(m, "fusion_web_search_errors_total", { provider: "tavily", reason: "rate_limited" }),
+    ).toBe(1);
+    expect(await value(m, "fusion_web_search_errors_total", { provider: "brave", reason: "timeout" })).toBe(
+      undefined,
+    );
   });
 
   it("times processor runs by outcome and passes results and errors through", async () => {

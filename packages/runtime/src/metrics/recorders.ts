@@ -35,6 +35,19 @@ export function recordUpstreamError(
   m.upstreamErrors.inc({ kind: err.kind, status: err.status === undefined ? "none" : String(err.status) });
 }
 
+/** Counts a failed web search by its provider and why it failed (auth, payment, rate_limited, ...). */
+export function recordWebSearchError(provider: string, reason: string, m: FusionMetrics = metrics): void {
+  m.webSearchErrors.inc({ provider, reason });
+}
+
+/** Counts a webhook delivery attempt by its outcome. */
+export function recordWebhookDelivery(
+  outcome: "delivered" | "retrying" | "failed",
+  m: FusionMetrics = metrics,
+): void {
+  m.webhookDeliveries.inc({ outcome });
+}
+
 const suspensions = new Set(["WaitingChildrenError", "WaitingError", "DelayedError"]);
 
 /** Times every run of a job processor as `fusion_stage_duration_seconds{stage}`. */

@@ -1,6 +1,6 @@
 import { httpError } from "@fusion/llm-client";
 import { errorBody } from "@fusion/wire";
-import type { UpstreamIdentity } from "./upstream-identity.ts";
+import type { UpstreamIdentity } from "@fusion/intake";
 
 /** Most of an upstream error body read: enough for its message, bounded whatever it sends. */
 const ERROR_BODY_CAP = 64 * 1024;

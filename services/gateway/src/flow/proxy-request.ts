@@ -1,7 +1,7 @@
 import { type Upstream, UpstreamError } from "@fusion/llm-client";
 import { FUSION_DEPTH_HEADER, FusionError } from "@fusion/wire";
 import { proxiedErrorResponse } from "./proxied-error.ts";
-import type { UpstreamIdentity } from "./upstream-identity.ts";
+import type { UpstreamIdentity } from "@fusion/intake";
 
 /** Upstream response headers a proxied answer keeps. */
 const KEPT_HEADERS = ["content-type", "retry-after", "cache-control"];

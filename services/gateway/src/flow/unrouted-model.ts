@@ -1,4 +1,4 @@
-import type { FusionPlan } from "./classify.ts";
+import type { FusionPlan } from "@fusion/intake";
 
 /**
  * With a providers file, the first model of a fusion that no route matches, named with its role; such

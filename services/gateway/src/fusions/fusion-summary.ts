@@ -1,5 +1,5 @@
 import { keys, type RedisClient } from "@fusion/runtime";
-import { type FusionMeta, parseMeta } from "../sse/fusion-meta.ts";
+import { type FusionMeta, parseMeta } from "@fusion/intake";
 
 /** A fusion as the listing and the cancel endpoint show it. */
 export interface FusionSummary {

@@ -9,6 +9,8 @@ export interface ParsedChatRequest {
    * upstream reads what was validated (a key given twice keeps only the last copy, as the schema saw).
    */
   validatedText(): string;
+  /** The parsed JSON, as the schema saw it (what an Idempotency-Key's fingerprint is taken of). */
+  json: unknown;
 }
 
 /**
@@ -37,6 +39,6 @@ export function chatRequestParser(
       throw new FusionError("bad_request", `invalid request: ${issues.join("; ")}`);
     }
     // The depth limit checked above keeps serialising it again from overflowing the stack.
-    return { request: parsed.data, validatedText: () => JSON.stringify(json) };
+    return { request: parsed.data, validatedText: () => JSON.stringify(json), json };
   };
 }

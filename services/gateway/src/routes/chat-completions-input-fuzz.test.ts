@@ -3,7 +3,7 @@ import { type RedisFixture, startRedis } from "@fusion/testing";
 import { chatRequestSchema, FUSION_DEPTH_HEADER } from "@fusion/wire";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classify } from "../flow/classify.ts";
+import { classify } from "@fusion/intake";
 import { checkRequestLimits } from "../request/request-limits.ts";
 import { type TestGateway, testGateway } from "../test-gateway.ts";
 

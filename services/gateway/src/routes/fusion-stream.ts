@@ -4,7 +4,7 @@ import type { GatewayDeps } from "../deps.ts";
 import { factory } from "../factory.ts";
 import { openStreamSlot } from "../limits/open-stream-slot.ts";
 import { eventsExpired } from "../sse/expired-events.ts";
-import { PROGRESS_HEADER, progressMode } from "../sse/fusion-meta.ts";
+import { PROGRESS_HEADER, progressMode } from "@fusion/intake";
 import { fusionSseResponse } from "../sse/fusion-response.ts";
 import { ownFusionMeta } from "../sse/own-fusion-meta.ts";
 
@@ -47,6 +47,7 @@ export function fusionStreamRoute(
       requestId: c.get("requestId"),
       owner: meta.owner,
       resumeGraceMs: meta.resumeGraceMs,
+      detached: meta.async,
       model: meta.model,
       progressEvents,
       ...(afterId ? { afterId } : {}),

@@ -18,10 +18,13 @@ interface ServedFusion {
   owner: string;
   /** How long the fusion keeps running once the client left; 0 cancels it at once. */
   resumeGraceMs: number;
+  /** An async fusion (202): it runs with no reader, so a client that leaves does not cancel it. */
+  detached?: boolean;
 }
 
 /** The client left before the fusion ended: cancel it (now or after its grace), then free its slot if it ended. */
 function clientGone(deps: ResponseDeps, fusion: ServedFusion): void {
+  if (fusion.detached) return;
   void deps.readers
     .clientGone(fusion.fusionId, fusion.requestId, fusion.resumeGraceMs)
     .then(() => deps.slots.settle(fusion.fusionId, fusion.owner));

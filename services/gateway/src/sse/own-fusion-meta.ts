@@ -1,6 +1,6 @@
 import type { RedisClient } from "@fusion/runtime";
 import { FusionError } from "@fusion/wire";
-import { type FusionMeta, readMeta } from "./fusion-meta.ts";
+import { type FusionMeta, readMeta } from "@fusion/intake";
 
 /**
  * The meta of a fusion the caller's key started. Only that key may read a fusion; to any other, as for

@@ -36,6 +36,19 @@ describe("Readers", () => {
     expect(await cancelled(id)).toBe(true);
   });
 
+  it("ends the stream of a fusion it cancels, so a resume or a retry reads its end at once", async () => {
+    const r = readers(unique("{g}:grace"));
+    const id = unique("f");
+    await redis.hset(keys.meta(id), { owner: "o", created: "1700000000000", model: "sim/w" });
+    await r.clientGone(id, "req", 0);
+    expect(await cancelled(id)).toBe(true);
+    const entries = (await redis.xrange(keys.events(id), "-", "+")) as Array<[string, string[]]>;
+    const last = entries.at(-1)?.[1] ?? [];
+    expect(last[last.indexOf("t") + 1]).toBe("error");
+    expect(JSON.parse(last[last.indexOf("d") + 1] ?? "{}")).toMatchObject({ status: 499, cancelled: true });
+    expect(await redis.hget(keys.meta(id), "status")).toBe("cancelled");
+  });
+
   it("keeps the deadline in Redis: another gateway's sweep cancels after it, unless a reader is back", async () => {
     const graceKey = unique("{g}:grace");
     const [left, back] = [unique("left"), unique("back")];

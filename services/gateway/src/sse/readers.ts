@@ -1,4 +1,5 @@
-import { cancelFusion, keys, type Logger, type RedisClient } from "@fusion/runtime";
+import { cancelAndEndFusion, cancelFusion, keys, type Logger, type RedisClient } from "@fusion/runtime";
+import { readMeta } from "@fusion/intake";
 import { isTerminal, readFusionState } from "./fusion-state.ts";
 
 export interface ReadersOptions {
@@ -6,6 +7,8 @@ export interface ReadersOptions {
   logger: Logger;
   /** Lifetime of a fusion's reader count. */
   ttlSeconds: number;
+  /** How long a cancelled fusion's stream is kept after its last entry (STREAM_RETENTION_SECONDS). Default 600. */
+  streamTtlSeconds?: number;
   /**
    * A sorted set, shared by every gateway, of the fusions whose client left, scored by the time (ms)
    * their resume grace ends: a gateway that restarts or dies leaves them for the others to sweep.
@@ -23,7 +26,8 @@ const SWEEP_BATCH = 100;
 /**
  * Counts the clients reading each fusion's stream, in Redis so that every gateway sees them, and
  * cancels a fusion its client left: at once, or once the resume grace the request asked for passes
- * with no reader back. It fails closed: a Redis error never cancels a live fusion (the deadline is
+ * with no reader back. A cancelled fusion's stream ends as a cancel on request ends it (its error
+ * entry), so that a later resume or an idempotent retry reads its end at once. It fails closed: a Redis error never cancels a live fusion (the deadline is
  * tried again on a later sweep).
  */
 export class Readers {
@@ -121,7 +125,7 @@ export class Readers {
             { fusionId, reason: "no reader back within the resume grace" },
             "client went away: cancelling the fusion",
           );
-          await cancelFusion(redis, fusionId);
+          await this.#cancelAndEnd(fusionId);
           this.#o.onCancelled?.(fusionId);
         } catch (err) {
           this.#warn(err, fusionId, "could not check or cancel a fusion: trying again later");
@@ -133,7 +137,19 @@ export class Readers {
 
   async #cancel(fusionId: string, fields: Record<string, unknown>, message: string): Promise<void> {
     this.#o.logger.info({ fusionId, ...fields }, message);
-    await cancelFusion(this.#o.redis, fusionId).catch((err) => this.#warn(err, fusionId, "cancel failed"));
+    await this.#cancelAndEnd(fusionId).catch((err) => this.#warn(err, fusionId, "cancel failed"));
+  }
+
+  /** Cancels the fusion and ends its stream; one with no meta (never accepted) is only cancelled. */
+  async #cancelAndEnd(fusionId: string): Promise<void> {
+    const { redis } = this.#o;
+    const meta = await readMeta(redis, fusionId);
+    if (!meta) return cancelFusion(redis, fusionId);
+    await cancelAndEndFusion(redis, fusionId, {
+      created: Math.floor(meta.created / 1000),
+      model: meta.model,
+      streamTtlSeconds: this.#o.streamTtlSeconds ?? 600,
+    });
   }
 
   #warn(err: unknown, fusionId: string | undefined, message: string): void {

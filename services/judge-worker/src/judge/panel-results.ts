@@ -8,7 +8,10 @@ import { readChildren } from "../children.ts";
  * (its process died past its stall limit, or its data was bad) left no value: it counts as crashed.
  */
 export async function readPanelResults(job: Job, panel: JudgeJobData["panel"]): Promise<PanelResult[]> {
-  const { values, failures } = await readChildren(job);
+  const { values, failures } = await readChildren(
+    job,
+    panel.map(({ jobId }) => jobId),
+  );
   return panel.map(({ jobId, model }) => {
     const value = panelResultSchema.safeParse(values.get(jobId));
     if (value.success) return value.data;

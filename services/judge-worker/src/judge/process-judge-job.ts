@@ -20,7 +20,8 @@ export function createJudgeJobProcessor(
 ) {
   return async (job: Job<StoredJudgeJob>, _token?: string, signal?: AbortSignal): Promise<JudgeResult> => {
     // Registered before the load, whose read of the cancel key answers the stage's first check.
-    const cancel = runtime.cancel.register(jobFusionId(job.data), signal);
+    const fusionId = jobFusionId(job.data);
+    const cancel = runtime.cancel.register(fusionId, signal);
     try {
       const loaded = await loadJudgeJob(runtime.redis, job.data);
       const { data } = loaded;
@@ -35,6 +36,8 @@ export function createJudgeJobProcessor(
       );
     } finally {
       cancel.release();
+      // The stage's last progress goes before the job's end lets the next stage start.
+      runtime.events.sendNow(fusionId);
     }
   };
 }

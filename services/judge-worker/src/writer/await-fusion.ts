@@ -38,6 +38,8 @@ export function awaitFusionAsChildren(
           // The turn job's own queue shard: a fusion's whole flow lives in one shard.
           prefix: job.prefix,
           retention: runtime.retention,
+          // A background fusion's panel and judge run at its priority (interactive work first).
+          background: turn.background,
         });
         await flows.add({
           ...flow,

@@ -13,7 +13,8 @@ import { emittedSteps } from "./emitted-steps.ts";
 export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProducer) {
   return async (job: Job<StoredTurnJob>, token?: string, signal?: AbortSignal): Promise<{ done: true }> => {
     // Registered before the load, whose read of the cancel key answers the turn's first check.
-    const cancel = runtime.cancel.register(jobFusionId(job.data), signal);
+    const fusionId = jobFusionId(job.data);
+    const cancel = runtime.cancel.register(fusionId, signal);
     try {
       const { data, isCancelled } = await loadTurnJob(runtime.redis, job.data, forcedDecision);
       const log = runtime.logger.child({ fusionId: data.fusionId, requestId: data.requestId });
@@ -28,7 +29,8 @@ export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProd
           saveState: async (turn) => {
             await job.updateData(storedTurn(turn));
           },
-          ...emittedSteps(runtime, data.fusionId),
+          // BullMQ counts every start of the job (retries, stalls, resumptions): 1 is the first.
+          ...emittedSteps(runtime, data.fusionId, job.attemptsStarted <= 1),
           awaitFusion: awaitFusionAsChildren(runtime, flows, job, token, log),
         },
         { retriesLeft: job.attemptsMade + 1 < (job.opts.attempts ?? 1) },
@@ -45,6 +47,7 @@ export function createWriterJobProcessor(runtime: WorkerRuntime, flows: FlowProd
       }
     } finally {
       cancel.release();
+      runtime.events.sendNow(fusionId);
     }
   };
 }

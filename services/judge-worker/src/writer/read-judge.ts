@@ -6,7 +6,7 @@ import { readChildren } from "../children.ts";
 
 /** The judge's result, from the turn job's child; a judge job that failed left its failure instead. */
 export async function readJudge(job: Job, fusionId: string, judgeModel: string): Promise<JudgeResult> {
-  const { values, failures } = await readChildren(job);
+  const { values, failures } = await readChildren(job, [jobIds.judge(fusionId)]);
   const parsed = judgeResultSchema.safeParse(values.get(jobIds.judge(fusionId)));
   if (parsed.success) return parsed.data;
   return missingJudgeResult(

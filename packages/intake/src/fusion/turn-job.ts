@@ -8,6 +8,8 @@ export interface TurnJobContext {
   includeUsage: boolean;
   /** The progress its stages write (see `progressLevel`). */
   progress: ProgressLevel;
+  /** When the fusion was accepted (epoch ms). */
+  createdAt: number;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface TurnJobContext {
  * from the fusion call id stored beside it.
  */
 export function turnJobFor(plan: FusionPlan, context: TurnJobContext): StoredTurnJobInput {
-  const { fusionId, requestId, stream, includeUsage, progress } = context;
+  const { fusionId, requestId, stream, includeUsage, progress, createdAt } = context;
   return {
     fusionId,
     requestId,
@@ -28,7 +30,7 @@ export function turnJobFor(plan: FusionPlan, context: TurnJobContext): StoredTur
     includeUsage,
     writerModel: plan.writerModel,
     settings: plan.settings,
-    createdAt: Date.now(),
+    createdAt,
     step: plan.mode === "forced" ? "await-fusion" : "decide",
   };
 }

@@ -23,6 +23,11 @@ export interface FusionMeta {
   progress: ProgressMode;
   /** How long it keeps running, once its client left, for a resume (see `resumeGraceMs`). */
   resumeGraceMs: number;
+  /**
+   * Answered at once with 202 (`Prefer: respond-async`): it runs whoever reads it, and a reader that
+   * leaves never cancels it.
+   */
+  async: boolean;
   /** The model the request named (e.g. `openrouter/fusion`). */
   requested: string;
   /** The panel's models and the judge. */
@@ -30,6 +35,8 @@ export interface FusionMeta {
   judge: string;
   /** The start of the request's last user message (`PROMPT_PREVIEW_CHARS`). */
   prompt: string;
+  /** Background work (a batch's line), served after interactive fusions; absent when interactive. */
+  background?: boolean;
   /** Written when its stream ends (see runtime `EventWriter`): how it ended and what it cost. */
   outcome?: Outcome;
   cost?: number;
@@ -61,10 +68,12 @@ export async function writeMeta(
     stream: meta.stream ? "1" : "0",
     progress: meta.progress === "full" ? "full" : meta.progress === "events" ? "1" : "0",
     grace: String(meta.resumeGraceMs),
+    async: meta.async ? "1" : "0",
     requested: meta.requested,
     models: JSON.stringify(meta.models),
     judge: meta.judge,
     prompt: meta.prompt.slice(0, PROMPT_PREVIEW_CHARS),
+    ...(meta.background ? { background: "1" } : {}),
   };
   await recordOwnedFusion(redis, { owner: meta.owner, fusionId, createdMs: meta.created, ttlSeconds }, (tx) =>
     also(tx.hset(key, fields).expire(key, ttlSeconds)),
@@ -82,10 +91,12 @@ export function parseMeta(h: Record<string, string>): FusionMeta | undefined {
     stream: h.stream === "1",
     progress: modes[h.progress ?? "0"] ?? "comments",
     resumeGraceMs: Number(h.grace ?? 0) || 0,
+    async: h.async === "1",
     requested: h.requested ?? h.model ?? "",
     models: parseModels(h.models),
     judge: h.judge ?? "",
     prompt: h.prompt ?? "",
+    ...(h.background === "1" ? { background: true } : {}),
     ...(h.status && outcomes.has(h.status) ? { outcome: h.status as Outcome } : {}),
     ...(cost !== undefined && Number.isFinite(cost) ? { cost } : {}),
   };

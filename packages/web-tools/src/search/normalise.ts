@@ -1,0 +1,56 @@
+import type { SearchResultItem } from "./search-backend.ts";
+
+const TITLE_CHARS = 300;
+const SNIPPET_CHARS = 500;
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The normalised href of an http(s) URL; undefined for anything else. */
+function httpUrl(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whitespace collapsed and trimmed, cut to `limit` characters with an ellipsis; "" for a non-string. */
+function clean(value: unknown, limit: number): string {
+  if (typeof value !== "string") return "";
+  const text = value.replace(/\s+/g, " ").trim();
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
+/** One result as a provider gives it, before normalising. */
+export interface RawResult {
+  title: unknown;
+  url: unknown;
+  snippet: unknown;
+}
+
+/**
+ * At most `max` normalised results: http(s) URLs only (others and repeats are skipped), titles and
+ * snippets whitespace-collapsed and capped. Items that are not objects are skipped.
+ */
+export function normaliseResults(
+  items: readonly unknown[],
+  max: number,
+  pick: (item: Record<string, unknown>) => RawResult,
+): SearchResultItem[] {
+  const results: SearchResultItem[] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (results.length >= max) break;
+    if (!isRecord(item)) continue;
+    const raw = pick(item);
+    const url = httpUrl(raw.url);
+    if (url === undefined || seen.has(url)) continue;
+    seen.add(url);
+    results.push({ title: clean(raw.title, TITLE_CHARS), url, snippet: clean(raw.snippet, SNIPPET_CHARS) });
+  }
+  return results;
+}
