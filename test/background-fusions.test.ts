@@ -3,6 +3,11 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 import { contentOf } from "./support/sse.ts";
+import { until as untilWithin } from "./support/until.ts";
+
+/** `until` with this file's default wait: 15 s. */
+const until = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000) =>
+  untilWithin(what, read, ok, ms);
 
 /**
  * Fusions that outlive their request, on real processes and Redis with two gateways: async requests
@@ -44,21 +49,6 @@ function fusion(panelist: string, writer: string, extra: Record<string, unknown>
     plugins: [{ id: "fusion", analysis_models: [panelist], model: writer, tools: [] }],
     ...extra,
   };
-}
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** GET a fusion (a path from `Location`, or an id) through a gateway. */

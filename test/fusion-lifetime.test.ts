@@ -2,6 +2,7 @@ import { freePort } from "@fusion/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
+import { until } from "./support/until.ts";
 
 /**
  * A fusion's lifetime at the gateway (issue 11, findings 1, 12, 13 and 14), on real processes and
@@ -44,21 +45,6 @@ async function status(fusionId: string, gateway = 1): Promise<Record<string, unk
   const res = await fetch(`${e2e.stack.gatewayUrl(gateway)}/api/v1/fusions/${fusionId}`, { headers: auth() });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
-}
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const slotsHeld = async () => {

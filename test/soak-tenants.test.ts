@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueModel, useStack } from "./support/fixture.ts";
 import { retainedBytes } from "./support/retained-bytes.ts";
 import { contentOf } from "./support/sse.ts";
+import { until } from "./support/until.ts";
 
 /**
  * Issue 11's soak: one abusive key (bodies at and over the size limit, fusions of 8 panel models,
@@ -219,7 +220,7 @@ describe("tenants under abuse", () => {
     const warm = abuse(fanOut);
     await sleep(1500);
     await warm.stop();
-    await until("fusions and streams held", held, (n) => n === 0, 20_000);
+    await until("fusions and streams held", held, (n) => n === 0, 20_000, 100);
     const redisBefore = await settle(panel);
     const gatewayBefore = await retainedBytes(e2e.stack, 0);
 
@@ -243,7 +244,7 @@ describe("tenants under abuse", () => {
     for (const s of e2e.stack.services) expect(s.child.exitCode).toBeNull();
 
     // Sockets closed, fusions ended: what the abuse used is given back.
-    await until("fusions and streams held", held, (n) => n === 0, 20_000);
+    await until("fusions and streams held", held, (n) => n === 0, 20_000, 100);
     const redisAfter = await settle(panel);
     // A cancelled fusion's marker lives an hour whatever the retention (runtime `cancelFusion`), for jobs
     // that start late: it expires by itself. Every other key is gone.
@@ -258,13 +259,3 @@ describe("tenants under abuse", () => {
     expect(gatewayAfter - gatewayBefore).toBeLessThan(4 * 1024 * 1024);
   }, 90_000);
 });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await sleep(100);
-  }
-}

@@ -1,5 +1,5 @@
 import { convert } from "html-to-text";
-import { isRecord, normaliseResults } from "./normalise.ts";
+import { endpoint, isRecord, normaliseResults } from "./normalise.ts";
 import type { SearchBackend, StatusReading } from "./search-backend.ts";
 import { SearchFailure } from "./search-failure.ts";
 
@@ -39,7 +39,7 @@ export function braveBackend(baseUrl: string, apiKey: string): SearchBackend {
     provider: "brave",
     secret: apiKey,
     request: (query, maxResults, userAgent) => {
-      const url = new URL("res/v1/web/search", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+      const url = endpoint(baseUrl, "res/v1/web/search");
       url.searchParams.set("q", query);
       url.searchParams.set("count", String(Math.min(maxResults, BRAVE_MAX_COUNT)));
       return {

@@ -1,6 +1,5 @@
-import { isRecord, normaliseResults } from "./normalise.ts";
+import { endpoint, normaliseResults, resultsList } from "./normalise.ts";
 import type { SearchBackend } from "./search-backend.ts";
-import { SearchFailure } from "./search-failure.ts";
 
 export const EXA_BASE_URL = "https://api.exa.ai";
 /** Characters of highlight asked for per result: about one snippet's worth. */
@@ -26,7 +25,7 @@ export function exaBackend(baseUrl: string, apiKey: string): SearchBackend {
     secret: apiKey,
     request: (query, maxResults, userAgent) => ({
       method: "POST",
-      url: new URL("search", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`),
+      url: endpoint(baseUrl, "search"),
       headers: {
         accept: "application/json",
         "content-type": "application/json",
@@ -40,19 +39,11 @@ export function exaBackend(baseUrl: string, apiKey: string): SearchBackend {
         contents: { highlights: { maxCharacters: HIGHLIGHT_CHARS } },
       }),
     }),
-    parse: (payload, max) => {
-      if (!isRecord(payload) || !Array.isArray(payload.results)) {
-        throw new SearchFailure(
-          "exa",
-          "malformed",
-          "web search provider returned an unexpected answer (no results list)",
-        );
-      }
-      return normaliseResults(payload.results, max, (item) => ({
+    parse: (payload, max) =>
+      normaliseResults(resultsList("exa", payload), max, (item) => ({
         title: item.title,
         url: item.url,
         snippet: snippet(item),
-      }));
-    },
+      })),
   };
 }

@@ -1,10 +1,28 @@
-import type { SearchResultItem } from "./search-backend.ts";
+import type { SearchProvider, SearchResultItem } from "./search-backend.ts";
+import { SearchFailure } from "./search-failure.ts";
 
 const TITLE_CHARS = 300;
 const SNIPPET_CHARS = 500;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `path` under a provider's base URL, keeping any path prefix the base has (a proxy's, a test's). */
+export function endpoint(baseUrl: string, path: string): URL {
+  return new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+}
+
+/** The `results` list of a provider's answer; a malformed-answer failure when there is none. */
+export function resultsList(provider: SearchProvider, payload: unknown): unknown[] {
+  if (!isRecord(payload) || !Array.isArray(payload.results)) {
+    throw new SearchFailure(
+      provider,
+      "malformed",
+      "web search provider returned an unexpected answer (no results list)",
+    );
+  }
+  return payload.results;
 }
 
 /** The normalised href of an http(s) URL; undefined for anything else. */

@@ -1,10 +1,9 @@
-import { isRecord, normaliseResults } from "./normalise.ts";
+import { endpoint, normaliseResults, resultsList } from "./normalise.ts";
 import type { SearchBackend, SearchResultItem } from "./search-backend.ts";
-import { SearchFailure } from "./search-failure.ts";
 
 /** `${base}/search?q=...&format=json`, keeping any path prefix of the base URL. */
 export function searchUrl(base: string, query: string): URL {
-  const url = new URL("search", base.endsWith("/") ? base : `${base}/`);
+  const url = endpoint(base, "search");
   url.searchParams.set("q", query);
   url.searchParams.set("format", "json");
   return url;
@@ -12,14 +11,7 @@ export function searchUrl(base: string, query: string): URL {
 
 /** Maps a SearXNG JSON answer (`results[]` of `{url, title, content}`) to at most `max` results. */
 export function parseSearxngResults(payload: unknown, max: number): SearchResultItem[] {
-  if (!isRecord(payload) || !Array.isArray(payload.results)) {
-    throw new SearchFailure(
-      "searxng",
-      "malformed",
-      "web search provider returned an unexpected answer (no results list)",
-    );
-  }
-  return normaliseResults(payload.results, max, (item) => ({
+  return normaliseResults(resultsList("searxng", payload), max, (item) => ({
     title: item.title,
     url: item.url,
     snippet: item.content,

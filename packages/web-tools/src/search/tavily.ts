@@ -1,6 +1,5 @@
-import { isRecord, normaliseResults } from "./normalise.ts";
+import { endpoint, normaliseResults, resultsList } from "./normalise.ts";
 import type { SearchBackend } from "./search-backend.ts";
-import { SearchFailure } from "./search-failure.ts";
 
 export const TAVILY_BASE_URL = "https://api.tavily.com";
 /** Tavily's `max_results` goes up to 20. */
@@ -13,7 +12,7 @@ export function tavilyBackend(baseUrl: string, apiKey: string): SearchBackend {
     secret: apiKey,
     request: (query, maxResults, userAgent) => ({
       method: "POST",
-      url: new URL("search", baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`),
+      url: endpoint(baseUrl, "search"),
       headers: {
         accept: "application/json",
         "content-type": "application/json",
@@ -29,20 +28,12 @@ export function tavilyBackend(baseUrl: string, apiKey: string): SearchBackend {
         include_images: false,
       }),
     }),
-    parse: (payload, max) => {
-      if (!isRecord(payload) || !Array.isArray(payload.results)) {
-        throw new SearchFailure(
-          "tavily",
-          "malformed",
-          "web search provider returned an unexpected answer (no results list)",
-        );
-      }
-      return normaliseResults(payload.results, max, (item) => ({
+    parse: (payload, max) =>
+      normaliseResults(resultsList("tavily", payload), max, (item) => ({
         title: item.title,
         url: item.url,
         snippet: item.content,
-      }));
-    },
+      })),
     // 432: the plan's credits are used up; 433: the pay-as-you-go limit is reached.
     readStatus: (status) => (status === 432 || status === 433 ? { reason: "payment" } : undefined),
   };
