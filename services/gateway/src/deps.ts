@@ -1,4 +1,4 @@
-import { BatchStore, batchQueueNames, FileStore } from "@fusion/intake";
+import { BatchStore, batchQueueNames, FileStore, readMeta } from "@fusion/intake";
 import type { FusionConfig, Upstream } from "@fusion/llm-client";
 import {
   bullmqTelemetry,
@@ -21,7 +21,6 @@ import { FlowProducer, Queue } from "bullmq";
 import type { GatewayEnv } from "./env.ts";
 import { FusionSlots } from "./limits/fusion-slots.ts";
 import { keyLimitsFromEnv } from "./limits/key-limits-from-env.ts";
-import { readMeta } from "@fusion/intake";
 import { Readers } from "./sse/readers.ts";
 
 /** What the gateway's routes and middleware work with. */

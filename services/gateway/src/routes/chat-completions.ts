@@ -1,22 +1,20 @@
+import { classify, PROGRESS_HEADER, progressMode, upstreamIdentity } from "@fusion/intake";
 import { ModelRoutes, presetCatalog } from "@fusion/llm-client";
 import { newFusionId, type OpenStream } from "@fusion/runtime";
 import { FUSION_DEPTH_HEADER, FusionError } from "@fusion/wire";
 import type { GatewayDeps } from "../deps.ts";
 import { factory } from "../factory.ts";
-import { classify } from "@fusion/intake";
 import { proxyRequest } from "../flow/proxy-request.ts";
 import { asksAsync, asyncAccepted } from "../flow/respond-async.ts";
 import { resumeGraceMs } from "../flow/resume-grace.ts";
 import { fusionStarter } from "../flow/start-fusion.ts";
 import { unroutedModel } from "../flow/unrouted-model.ts";
-import { upstreamIdentity } from "@fusion/intake";
 import { claimIdempotencyKey } from "../idempotency/claim-idempotency-key.ts";
 import { idempotencyKey } from "../idempotency/idempotency-key.ts";
 import { replayFusion } from "../idempotency/replay-fusion.ts";
 import { requestFingerprint } from "../idempotency/request-fingerprint.ts";
 import { openStreamSlot } from "../limits/open-stream-slot.ts";
 import { chatRequestParser } from "../request/parse-chat-request.ts";
-import { PROGRESS_HEADER, progressMode } from "@fusion/intake";
 import { fusionJsonResponse, fusionSseResponse } from "../sse/fusion-response.ts";
 import { webhookTarget } from "../webhooks/webhook-target.ts";
 
